@@ -1,0 +1,140 @@
+"""Chapters as data: ``replications/<id>/chapter.yaml`` (the paper) and ``claims.yaml`` (its numbers).
+
+Both files are validated on load; a malformed file is a ``ReprobookError`` naming the file and field.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import ReprobookError
+
+TIERS = ("smoke", "full")
+CHAPTER_FIELDS = {"title": str, "authors": list, "venue": str, "year": int, "url": str, "bibtex": str,
+                  "status": str, "notebooks": list, "page": str, "summary": str}
+CHAPTER_STATUSES = ("in-progress", "done")
+CLAIM_FIELDS = {"id": str, "statement": str, "model": str, "dataset": str, "metric": str, "paper_value": (int, float),
+                "paper_runs": int, "source": str, "tolerance": (int, float), "tolerance_reason": str,
+                "confirmed": bool, "notebook": str}
+CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str}
+
+
+def repo_root() -> Path:
+    """The checkout that holds ``replications/``: found from the working directory, else from this package."""
+    for start in (Path.cwd(), Path(__file__).resolve()):
+        for folder in (start, *start.parents):
+            if (folder / "replications").is_dir() and (folder / "_toc.yml").is_file():
+                return folder
+    raise ReprobookError("cannot find the book's root (a folder with replications/ and _toc.yml); run from inside the checkout")
+
+
+@dataclass
+class Claim:
+    id: str
+    statement: str
+    model: str
+    dataset: str
+    metric: str
+    paper_value: float
+    paper_runs: int
+    source: str
+    tolerance: float
+    tolerance_reason: str
+    confirmed: bool
+    notebook: str
+    paper_std: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Chapter:
+    id: str
+    folder: Path
+    title: str
+    authors: list
+    venue: str
+    year: int
+    url: str
+    bibtex: str
+    status: str
+    notebooks: list
+    page: str
+    summary: str
+    claims: list = field(default_factory=list)
+
+    def notebook_source(self, notebook: str) -> Path:
+        return self.folder / f"{notebook}.md"
+
+    def executed_notebook(self, notebook: str) -> Path:
+        return self.folder / f"{notebook}.ipynb"
+
+    def record_path(self, notebook: str, tier: str) -> Path:
+        return self.folder / "records" / f"{notebook}-{tier}.json"
+
+
+def _check(mapping, fields, where, optional=None):
+    if not isinstance(mapping, dict):
+        raise ReprobookError(f"{where}: expected a mapping of fields")
+    for name, kind in fields.items():
+        if name not in mapping:
+            raise ReprobookError(f"{where}: missing field '{name}'")
+        if not isinstance(mapping[name], kind) or (kind is not bool and isinstance(mapping[name], bool)):
+            raise ReprobookError(f"{where}: field '{name}' should be {getattr(kind, '__name__', kind)}, got {mapping[name]!r}")
+    allowed = set(fields) | set(optional or {})
+    unknown = set(mapping) - allowed
+    if unknown:
+        raise ReprobookError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    for name, kind in (optional or {}).items():
+        if name in mapping and not isinstance(mapping[name], kind):
+            raise ReprobookError(f"{where}: field '{name}' has the wrong type: {mapping[name]!r}")
+
+
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ReprobookError(f"{path}: file missing") from None
+    except yaml.YAMLError as error:
+        raise ReprobookError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+
+
+def load_chapter(folder: Path) -> Chapter:
+    meta_path, claims_path = folder / "chapter.yaml", folder / "claims.yaml"
+    meta = _read_yaml(meta_path)
+    _check(meta, CHAPTER_FIELDS, str(meta_path))
+    if meta["status"] not in CHAPTER_STATUSES:
+        raise ReprobookError(f"{meta_path}: field 'status' must be one of {', '.join(CHAPTER_STATUSES)}, got {meta['status']!r}")
+    chapter = Chapter(id=folder.name, folder=folder, **meta)
+    raw = _read_yaml(claims_path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
+        raise ReprobookError(f"{claims_path}: expected a top-level 'claims:' list")
+    seen = set()
+    for index, item in enumerate(raw["claims"]):
+        where = f"{claims_path}: claims[{index}]" + (f" ({item.get('id')})" if isinstance(item, dict) and "id" in item else "")
+        _check(item, CLAIM_FIELDS, where, CLAIM_OPTIONAL)
+        if item["id"] in seen:
+            raise ReprobookError(f"{where}: duplicate claim id")
+        if item["notebook"] not in chapter.notebooks:
+            raise ReprobookError(f"{where}: field 'notebook' names {item['notebook']!r}, not one of the chapter's notebooks {chapter.notebooks}")
+        seen.add(item["id"])
+        chapter.claims.append(Claim(**item))
+    return chapter
+
+
+def all_chapters(root: Path | None = None) -> dict[str, Chapter]:
+    root = root or repo_root()
+    folders = sorted(p.parent for p in (root / "replications").glob("*/chapter.yaml"))
+    return {folder.name: load_chapter(folder) for folder in folders}
+
+
+def get_chapter(name: str, root: Path | None = None) -> Chapter:
+    chapters = all_chapters(root)
+    if name not in chapters:
+        raise ReprobookError(f"unknown chapter {name!r}; valid chapters: {', '.join(chapters) or '(none)'}")
+    return chapters[name]
+
+
+def check_tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise ReprobookError(f"unknown tier {tier!r}; valid tiers: {', '.join(TIERS)}")
+    return tier

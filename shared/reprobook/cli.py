@@ -1,0 +1,129 @@
+"""The ``reprobook`` command line: list chapters, run a chapter's notebooks, verify records.
+
+Bad input (an unknown chapter, tier or device, a malformed claims file, missing data) ends with a
+one-line ``error: ...`` and exit status 2; a failed verification exits with status 1.
+"""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .chapters import TIERS, all_chapters, check_tier, get_chapter, repo_root
+from .errors import ReprobookError
+from .verdicts import badge, chapter_problems, claim_results, format_value
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``"0-99"``, ``"0,1,5"`` or ``"7"`` as a list of seeds."""
+    if text is None:
+        return None
+    seeds = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                first, last = part.split("-")
+                seeds.extend(range(int(first), int(last) + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise ReprobookError(f"--seeds {text!r}: expected seeds like '0-99' or '0,1,5'") from None
+    if not seeds or min(seeds) < 0:
+        raise ReprobookError(f"--seeds {text!r}: expected at least one non-negative seed")
+    return seeds
+
+
+def command_list(args) -> int:
+    for chapter in all_chapters().values():
+        results = claim_results(chapter)
+        print(f"{chapter.id}: {chapter.title} ({chapter.year}) — {badge(results)}, status {chapter.status}")
+        for r in results:
+            paper = format_value(r.claim.paper_value, r.claim.paper_std)
+            print(f"  {r.claim.id:<16} paper {paper:<12} ours {format_value(r.mean, r.std, r.n):<22} {r.verdict}")
+    return 0
+
+
+def command_verify(args) -> int:
+    chapters = [get_chapter(args.chapter)] if args.chapter else list(all_chapters().values())
+    problems = []
+    for chapter in chapters:
+        print(f"{chapter.id}: {badge(claim_results(chapter))}")
+        for r in claim_results(chapter):
+            detail = f" ({r.reason})" if r.reason and r.verdict != "not run yet" else ""
+            print(f"  {r.claim.id:<16} {r.verdict}{detail[:160]}")
+        problems.extend(chapter_problems(chapter))
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    return 1 if problems else 0
+
+
+def command_run(args) -> int:
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .device import resolve_device
+
+    chapter = get_chapter(args.chapter)
+    tier = check_tier(args.tier)
+    resolve_device(args.device)
+    seeds = parse_seeds(args.seeds)
+    if args.output_dir:
+        output_dir = Path(args.output_dir).resolve()
+    elif tier == "full":
+        output_dir = chapter.folder
+    else:
+        output_dir = repo_root() / "_build" / "smoke" / chapter.id
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for notebook in chapter.notebooks:
+        source = chapter.notebook_source(notebook)
+        executed = output_dir / f"{notebook}.ipynb"
+        with tempfile.TemporaryDirectory() as scratch:
+            converted = Path(scratch) / f"{notebook}.ipynb"
+            jupytext.write(jupytext.read(source), converted)
+            parameters = {"tier": tier, "device": args.device, "output_dir": str(output_dir)}
+            if seeds is not None:
+                parameters["seeds"] = seeds
+            print(f"running {chapter.id}/{notebook} on the {tier} tier ({args.device}) -> {executed}")
+            try:
+                papermill.execute_notebook(str(converted), str(executed), parameters=parameters,
+                                           cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
+                                           kernel_name="python3")
+            except PapermillExecutionError as error:
+                if error.ename == "ReprobookError":
+                    raise ReprobookError(error.evalue) from None
+                print(f"error: {chapter.id}/{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue}",
+                      file=sys.stderr)
+                return 1
+    print(f"done: record(s) in {output_dir / 'records'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reprobook", description="Neural Network Papers, Replicated")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="chapters, their claims and current verdicts").set_defaults(handler=command_list)
+    run = commands.add_parser("run", help="execute a chapter's notebooks with papermill and write its record")
+    run.add_argument("chapter")
+    run.add_argument("--tier", default="smoke", help=f"one of {', '.join(TIERS)} (default: smoke)")
+    run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    run.add_argument("--seeds", help="seeds to run, e.g. 0-99 or 0,1,5 (default: the tier's)")
+    run.add_argument("--output-dir", help="where the executed notebook, records/ and figures/ go "
+                                          "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
+    run.set_defaults(handler=command_run)
+    verify = commands.add_parser("verify", help="compare records with claims; fail on a stale or missing record")
+    verify.add_argument("chapter", nargs="?")
+    verify.set_defaults(handler=command_verify)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ReprobookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished seeds are kept in the run store; run again to continue", file=sys.stderr)
+        return 130

@@ -1,0 +1,191 @@
+"""Sphinx directives that build the book's result tables from claims and records at build time.
+
+No result is typed into prose: every number on a page comes through one of these directives.
+
+* ``{replication-dashboard}``: one row per chapter (the landing page).
+* ``{replication-badge} CHAPTER``: the chapter's verdict badge and a one-line summary.
+* ``{replication-claims} CHAPTER``: paper vs ours, one row per claim, with the verdict.
+* ``{replication-runtime} CHAPTER``: device, versions, commit, wall time of the full-tier records.
+* ``{replication-cite} CHAPTER``: BibTeX for our chapter and for the original paper.
+"""
+import re
+from pathlib import Path
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+from .chapters import all_chapters, get_chapter, repo_root
+from .records import load_record
+from .verdicts import NOT_REPRODUCED, REPRODUCED, badge, claim_results, format_value
+
+BADGE_CLASSES = {"[Re]": "success", "[¬Re]": "danger", "partial": "warning", "not run": "secondary", "stale": "danger"}
+
+
+def _badge_role(text: str) -> str:
+    return f"{{bdg-{BADGE_CLASSES.get(text, 'secondary')}}}`{text}`"
+
+
+def _list_table(header: list[str], rows: list[list[str]], widths: str = "auto") -> list[str]:
+    lines = [":::{list-table}", ":header-rows: 1", f":widths: {widths}", ":class: reprobook-table", ""]
+    for row in [header, *rows]:
+        lines.append(f"* - {row[0]}")
+        lines.extend(f"  - {cell}" for cell in row[1:])
+    return lines + [":::"]
+
+
+class _MarkdownDirective(SphinxDirective):
+    """Renders MyST markdown produced by ``markdown()``, and rebuilds the page when records change."""
+
+    def markdown(self) -> list[str]:
+        raise NotImplementedError
+
+    def run(self):
+        root = repo_root()
+        for path in (root / "replications").glob("*/*.yaml"):
+            self.env.note_dependency(str(path))
+        for path in (root / "replications").glob("*/records/*.json"):
+            self.env.note_dependency(str(path))
+        container = nodes.container()
+        text = StringList(self.markdown(), source=self.env.docname)
+        self.state.nested_parse(text, self.content_offset, container)
+        return container.children
+
+
+def _verdict(result) -> str:
+    if result.verdict == REPRODUCED:
+        return "{bdg-success}`reproduced`"
+    if result.verdict == NOT_REPRODUCED:
+        return "{bdg-danger}`not reproduced`"
+    return f"{{bdg-secondary}}`{result.verdict}`"
+
+
+def _chapter_link(chapter, text):
+    return f"{{doc}}`{text} </{chapter.page}>`"
+
+
+class Dashboard(_MarkdownDirective):
+    def markdown(self):
+        rows = []
+        for chapter in all_chapters().values():
+            results = claim_results(chapter)
+            counts = {v: sum(r.verdict == v for r in results) for v in (REPRODUCED, NOT_REPRODUCED)}
+            not_run = len(results) - counts[REPRODUCED] - counts[NOT_REPRODUCED]
+            records = [load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks]
+            records = [r for r in records if r]
+            when = ", ".join(r["started"][:10] for r in records) or "—"
+            device = ", ".join(r["device"] for r in records) or "—"
+            hours = sum(r.get("compute_seconds", 0.0) for r in records) / 3600
+            rows.append([_chapter_link(chapter, chapter.title), str(chapter.year), _badge_role(badge(results)),
+                         str(counts[REPRODUCED]), str(counts[NOT_REPRODUCED]), str(not_run), when, device,
+                         f"{hours:.1f} h" if records else "—"])
+        header = ["Paper", "Year", "Verdict", "Reproduced", "Not reproduced", "Not run", "Last full run",
+                  "Device", "Training time"]
+        return _list_table(header, rows)
+
+
+class Badge(_MarkdownDirective):
+    required_arguments = 1
+
+    def markdown(self):
+        chapter = get_chapter(self.arguments[0])
+        results = claim_results(chapter)
+        ran = sum(r.verdict in (REPRODUCED, NOT_REPRODUCED) for r in results)
+        good = sum(r.verdict == REPRODUCED for r in results)
+        return [f"{_badge_role(badge(results))} **{good} of {ran} claims run reproduced**, "
+                f"{len(results) - ran} not run. {chapter.authors[0]} et al., *{chapter.title}*, "
+                f"{chapter.venue} {chapter.year} ([paper]({chapter.url}))."]
+
+
+class Claims(_MarkdownDirective):
+    required_arguments = 1
+
+    def markdown(self):
+        chapter = get_chapter(self.arguments[0])
+        rows = []
+        for r in claim_results(chapter):
+            c = r.claim
+            paper = format_value(c.paper_value, c.paper_std) + ("" if c.confirmed else " (unconfirmed)")
+            ours = format_value(r.mean, r.std, r.n) if r.mean is not None else "—"
+            gap = f"{r.gap:+.1f}" if r.gap is not None else "—"
+            verdict = _verdict(r) + (f" {r.reason.splitlines()[0][:90]}" if r.verdict == "not run here" else "")
+            rows.append([c.model, c.dataset, f"{paper}<br>{c.source}", ours, gap, f"±{c.tolerance:g}", verdict])
+        header = ["Model", "Data set", "Paper", "Ours (mean ± std, n runs)", "Gap", "Tolerance", "Verdict"]
+        metric = chapter.claims[0].metric if chapter.claims else ""
+        return [f"All values: {metric}. Our runs: the committed full-tier records.", ""] + _list_table(header, rows)
+
+
+class Runtime(_MarkdownDirective):
+    required_arguments = 1
+
+    def markdown(self):
+        chapter = get_chapter(self.arguments[0])
+        lines = []
+        for notebook in chapter.notebooks:
+            record = load_record(chapter.record_path(notebook, "full"))
+            if record is None:
+                lines += [f"- `{notebook}`: no full-tier run yet.", ""]
+                continue
+            versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+            commit = (record.get("commit") or "uncommitted")[:10] + (" (with uncommitted changes)" if record.get("uncommitted_changes") else "")
+            lines += [
+                f"- `{notebook}` (full tier), run on {record['started'][:10]} on **{record['device']}**",
+                f"  - training time summed over all runs: {record.get('compute_seconds', 0) / 60:.1f} min; "
+                f"the notebook's own execution: {record['wall_seconds'] / 60:.1f} min "
+                f"(finished seeds are reused from the run store, see the method page)",
+                f"  - peak host memory: {record['peak_memory']['host_max_rss_mb']:.0f} MB",
+                f"  - seeds: {len(record['seeds'])} ({record['seeds'][0]}–{record['seeds'][-1]}); code: commit `{commit}`, "
+                f"code hash `{record['code_hash'][:12]}`",
+                f"  - versions: {versions}",
+            ]
+            if "training_path" in record.get("details", {}):
+                lines.append(f"  - training path: {record['details']['training_path']}")
+        return lines
+
+
+def bibtex_entry(key: str, bib_file: Path) -> str:
+    text = bib_file.read_text()
+    match = re.search(r"@\w+\{" + re.escape(key) + r",.*?\n\}", text, flags=re.S)
+    if not match:
+        raise KeyError(f"{key} not found in {bib_file}")
+    return match.group(0)
+
+
+def replication_bibtex(chapter, results, book_url: str) -> str:
+    verdict = badge(results)
+    prefix = "[¬Re]" if verdict == "[¬Re]" else "[Re]"
+    suffix = "" if verdict in ("[Re]", "[¬Re]") else f" ({verdict})"
+    records = [load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks]
+    year = max((r["started"][:4] for r in records if r), default="unpublished")
+    return "\n".join([
+        f"@incollection{{reprobook-{chapter.id},",
+        f"  title = {{{{{prefix} {chapter.title}{suffix}}}}},",
+        "  author = {{Neural Network Papers, Replicated}},",
+        "  booktitle = {Neural Network Papers, Replicated},",
+        f"  year = {{{year}}},",
+        f"  url = {{{book_url.rstrip('/')}/{chapter.page}.html}},",
+        f"  note = {{Replication of {chapter.authors[0]} et al. ({chapter.year})}}",
+        "}",
+    ])
+
+
+class Cite(_MarkdownDirective):
+    required_arguments = 1
+
+    def markdown(self):
+        chapter = get_chapter(self.arguments[0])
+        results = claim_results(chapter)
+        bib = repo_root() / "book" / "references.bib"
+        book_url = self.config.reprobook_url
+        return ["This replication:", "", "```bibtex", replication_bibtex(chapter, results, book_url), "```", "",
+                "The original paper:", "", "```bibtex", bibtex_entry(chapter.bibtex, bib), "```"]
+
+
+def setup(app):
+    app.add_config_value("reprobook_url", "https://example.invalid/reprobook", "env")
+    app.add_directive("replication-dashboard", Dashboard)
+    app.add_directive("replication-badge", Badge)
+    app.add_directive("replication-claims", Claims)
+    app.add_directive("replication-runtime", Runtime)
+    app.add_directive("replication-cite", Cite)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
