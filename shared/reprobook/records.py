@@ -24,11 +24,16 @@ def atomic_write_json(path: Path, payload) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".part") as tmp:
-        json.dump(payload, tmp, indent=1)
-        tmp.write("\n")
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        partial = tmp.name
+        partial = Path(tmp.name)
+        try:
+            json.dump(payload, tmp, indent=1)
+            tmp.write("\n")
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            tmp.close()
+            partial.unlink(missing_ok=True)
+            raise
     os.replace(partial, path)
 
 

@@ -56,6 +56,13 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
         log(f"{protocol}: {len(results)} of {len(seeds)} seeds already stored in {folder}")
     for start in range(0, len(todo), batch_size):
         chunk = todo[start:start + batch_size]
+        for seed in chunk:    # another process working on the same protocol may have finished it meanwhile
+            path = folder / f"seed-{seed}.json"
+            if path.is_file():
+                results[seed] = json.loads(path.read_text()) | {"resumed": True}
+        chunk = [seed for seed in chunk if seed not in results]
+        if not chunk:
+            continue
         began = time.perf_counter()
         outcome = train_batch(chunk)
         seconds = time.perf_counter() - began
@@ -63,7 +70,6 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
             result = result | {"seed": seed, "train_seconds": seconds / len(chunk)}
             atomic_write_json(folder / f"seed-{seed}.json", result)
             results[seed] = result | {"resumed": False}
-        done = len(seeds) - len(todo) + start + len(chunk)
-        log(f"{protocol}: {done}/{len(seeds)} seeds done ({seconds:.1f} s for seeds {chunk[0]}-{chunk[-1]})")
+        log(f"{protocol}: {len(results)}/{len(seeds)} seeds done ({seconds:.1f} s for seeds {chunk[0]}-{chunk[-1]})")
         sys.stdout.flush()
     return [results[seed] for seed in seeds]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up (or bring up to date) the project's virtual environment in .venv. Safe to run again.
+#   TORCH_SPEC: the torch requirement to install first when torch is missing (default torch==2.13.0;
+#   e.g. TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124" for a CUDA build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+fi
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install --quiet ${TORCH_SPEC:-torch==2.13.0}
+fi
+.venv/bin/python -m pip install --quiet -e .
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+echo "set-up done: $(.venv/bin/python -c 'import torch, torch_geometric; print("torch", torch.__version__, "| PyG", torch_geometric.__version__)')"

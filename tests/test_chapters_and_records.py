@@ -1,0 +1,132 @@
+"""Claims files, records, verdicts and staleness."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reprobook import chapters, records, verdicts
+from reprobook.errors import ReprobookError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def book(tmp_path):
+    """A copy of the book's skeleton with the GAT chapter's metadata, claims and code (no records)."""
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    chapter = tmp_path / "replications" / "gat"
+    chapter.mkdir(parents=True)
+    for name in ("chapter.yaml", "claims.yaml", "gat.md", "gat_model.py", "protocol.py"):
+        shutil.copy(ROOT / "replications" / "gat" / name, chapter / name)
+    return tmp_path
+
+
+def fake_record(book, values_by_claim, not_run=()):
+    chapter = chapters.get_chapter("gat", book)
+    source = chapter.notebook_source("gat")
+    payload = {"chapter": "gat", "notebook": "gat", "tier": "full", "code_hash": records.code_hash(source),
+               "claims": {cid: {"status": "run", **records.summarize(v)} for cid, v in values_by_claim.items()},
+               "started": "2026-01-01T00:00:00+00:00", "device": "test", "seeds": [0, 1]}
+    for cid in not_run:
+        payload["claims"][cid] = {"status": "not_run", "reason": "no data here"}
+    records.atomic_write_json(chapter.record_path("gat", "full"), payload)
+    # The executed notebook: same code cells plus papermill's injected parameters.
+    import jupytext
+    notebook = jupytext.read(source)
+    injected = jupytext.reads('tier = "full"', fmt="py:percent").cells[0]
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(1, injected)
+    jupytext.write(notebook, chapter.executed_notebook("gat"))
+    return chapter
+
+
+def test_the_real_claims_files_are_valid():
+    assert chapters.get_chapter("gat").claims
+
+
+def test_a_malformed_claims_file_names_file_and_field(book):
+    path = book / "replications/gat/claims.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["claims"][1]["paper_value"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ReprobookError, match=r"claims.yaml: claims\[1\] \(gat-citeseer\): missing field 'paper_value'"):
+        chapters.get_chapter("gat", book)
+
+
+def test_a_wrongly_typed_field_is_reported(book):
+    path = book / "replications/gat/claims.yaml"
+    path.write_text(path.read_text().replace("paper_value: 83.0", "paper_value: eighty-three"))
+    with pytest.raises(ReprobookError, match="field 'paper_value' should be"):
+        chapters.get_chapter("gat", book)
+
+
+def test_unknown_chapter_lists_the_valid_ones(book):
+    with pytest.raises(ReprobookError, match="unknown chapter 'gta'; valid chapters: gat"):
+        chapters.get_chapter("gta", book)
+
+
+def test_unknown_tier():
+    with pytest.raises(ReprobookError, match="valid tiers: smoke, full"):
+        chapters.check_tier("fast")
+
+
+def test_verdicts_from_a_current_record(book):
+    chapter = fake_record(book, {"gat-cora": [82.9, 83.3], "gat-citeseer": [70.0, 70.4]}, not_run=["gat-pubmed"])
+    by_id = {r.claim.id: r for r in verdicts.claim_results(chapter)}
+    assert by_id["gat-cora"].verdict == verdicts.REPRODUCED
+    assert by_id["gat-citeseer"].verdict == verdicts.NOT_REPRODUCED
+    assert by_id["gat-citeseer"].gap == pytest.approx(70.2 - 72.5)
+    assert by_id["gat-pubmed"].verdict == verdicts.NOT_RUN_HERE
+    assert by_id["gcn-cora"].verdict == verdicts.NOT_RUN_YET
+    assert verdicts.badge(list(by_id.values())) == "[¬Re]"
+    assert verdicts.chapter_problems(chapter) == []
+
+
+def test_badges():
+    def result(verdict):
+        return verdicts.ClaimResult(claim=None, verdict=verdict)
+    assert verdicts.badge([result("reproduced")] * 2) == "[Re]"
+    assert verdicts.badge([result("reproduced"), result("not run here")]) == "partial"
+    assert verdicts.badge([result("not run yet")]) == "not run"
+
+
+def test_changed_notebook_code_makes_the_record_stale(book):
+    chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
+    source = chapter.notebook_source("gat")
+    source.write_text(source.read_text().replace('tier = "smoke"', 'tier = "smoke"  # edited'))
+    problems = verdicts.chapter_problems(chapter)
+    assert any("stale" in p for p in problems)
+    assert {r.verdict for r in verdicts.claim_results(chapter) if r.claim.id == "gat-cora"} == {verdicts.STALE}
+
+
+def test_changed_chapter_module_makes_the_record_stale(book):
+    chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
+    module = chapter.folder / "gat_model.py"
+    module.write_text(module.read_text() + "\n# a change\n")
+    assert any("stale" in p for p in verdicts.chapter_problems(chapter))
+
+
+def test_missing_record_fails_only_a_chapter_marked_done(book):
+    chapter = chapters.get_chapter("gat", book)
+    assert verdicts.chapter_problems(chapter) == []
+    meta = book / "replications/gat/chapter.yaml"
+    meta.write_text(meta.read_text().replace("status: in-progress", "status: done"))
+    problems = verdicts.chapter_problems(chapters.get_chapter("gat", book))
+    assert any("no full-tier record" in p for p in problems)
+
+
+def test_an_interrupted_write_keeps_the_previous_record(tmp_path, monkeypatch):
+    path = tmp_path / "records" / "gat-full.json"
+    records.atomic_write_json(path, {"version": 1})
+
+    def broken_dump(payload, handle, **kwargs):
+        handle.write('{"version": 2, "trunc')
+        raise KeyboardInterrupt
+    monkeypatch.setattr(records.json, "dump", broken_dump)
+    with pytest.raises(KeyboardInterrupt):
+        records.atomic_write_json(path, {"version": 2})
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"version": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["gat-full.json"]

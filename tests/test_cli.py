@@ -1,0 +1,65 @@
+"""Bad input on the command line: one clear line and exit status 2, never a traceback."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reprobook(*args, cwd=ROOT):
+    result = subprocess.run([sys.executable, "-m", "reprobook", *args], cwd=cwd, capture_output=True, text=True)
+    return result.returncode, result.stdout, result.stderr
+
+
+def assert_clean_error(code, stderr, *fragments):
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_chapter_lists_valid_chapters():
+    code, _, err = reprobook("run", "no-such-paper")
+    assert_clean_error(code, err, "unknown chapter 'no-such-paper'", "valid chapters:", "gat")
+
+
+def test_unknown_tier_lists_valid_tiers():
+    code, _, err = reprobook("run", "gat", "--tier", "medium")
+    assert_clean_error(code, err, "unknown tier 'medium'", "smoke, full")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_where_there_is_none():
+    code, _, err = reprobook("run", "gat", "--device", "cuda")
+    assert_clean_error(code, err, "'cuda'", "no CUDA device")
+
+
+def test_unknown_device():
+    code, _, err = reprobook("run", "gat", "--device", "tpu")
+    assert_clean_error(code, err, "unknown device 'tpu'")
+
+
+def test_bad_seeds():
+    code, _, err = reprobook("run", "gat", "--seeds", "a-b")
+    assert_clean_error(code, err, "--seeds")
+
+
+def test_malformed_claims_file_names_file_and_field(tmp_path):
+    (tmp_path / "_toc.yml").write_text("root: x\n")
+    chapter = tmp_path / "replications" / "broken"
+    chapter.mkdir(parents=True)
+    (chapter / "chapter.yaml").write_text((ROOT / "replications/gat/chapter.yaml").read_text())
+    (chapter / "claims.yaml").write_text("claims:\n  - id: x\n    statement: s\n")
+    code, _, err = reprobook("list", cwd=tmp_path)
+    assert_clean_error(code, err, "claims.yaml", "missing field")
+
+
+def test_list_and_verify_run_on_the_real_book():
+    code, out, err = reprobook("list")
+    assert code == 0, err
+    assert "gat: Graph Attention Networks" in out and "gat-cora" in out
