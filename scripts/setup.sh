@@ -15,5 +15,13 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   .venv/bin/python -m pip install --quiet ${TORCH_SPEC:-torch==2.13.0}
 fi
 .venv/bin/python -m pip install --quiet -e .
+# The book's browser test drives Debian's Chromium (no browser download at test time).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null
+  else
+    echo "note: install chromium and chromium-driver for the book's browser test (tests/test_book_in_browser.py)"
+  fi
+fi
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 echo "set-up done: $(.venv/bin/python -c 'import torch, torch_geometric; print("torch", torch.__version__, "| PyG", torch_geometric.__version__)')"

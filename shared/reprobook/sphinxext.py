@@ -181,7 +181,71 @@ class Cite(_MarkdownDirective):
                 "The original paper:", "", "```bibtex", bibtex_entry(chapter.bibtex, bib), "```"]
 
 
+EXPORT_FIELDS = ["chapter", "claim", "model", "dataset", "metric", "paper_value", "paper_std", "paper_source",
+                 "paper_value_confirmed", "ours_mean", "ours_std", "ours_runs", "gap", "tolerance", "verdict",
+                 "tier", "device", "commit", "record_started"]
+
+
+def results_table() -> list[dict]:
+    """One row per claim of every chapter: the machine-readable twin of the book's tables."""
+    rows = []
+    for chapter in all_chapters().values():
+        for r in claim_results(chapter):
+            record = r.record or {}
+            rows.append({
+                "chapter": chapter.id, "claim": r.claim.id, "model": r.claim.model, "dataset": r.claim.dataset,
+                "metric": r.claim.metric, "paper_value": r.claim.paper_value, "paper_std": r.claim.paper_std,
+                "paper_source": r.claim.source, "paper_value_confirmed": r.claim.confirmed,
+                "ours_mean": r.mean, "ours_std": r.std, "ours_runs": r.n, "gap": r.gap,
+                "tolerance": r.claim.tolerance, "verdict": r.verdict, "tier": record.get("tier"),
+                "device": record.get("device"), "commit": record.get("commit"), "record_started": record.get("started"),
+            })
+    return rows
+
+
+def write_exports(app, exception) -> None:
+    """``results.json`` and ``results.csv`` at the root of the rendered site."""
+    import csv
+    import json
+
+    if exception is not None or app.builder.format != "html":
+        return
+    rows = results_table()
+    out = Path(app.outdir)
+    (out / "results.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    with open(out / "results.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def drop_duplicate_inline_scripts(app, exception) -> None:
+    """Remove repeated identical inline ``<script>`` lines from the written pages.
+
+    With jupyter-book 1.0.4, sphinx-thebe 0.3.1 and sphinx-togglebutton, every page carries their
+    inline configuration scripts twice; the second ``const THEBE_JS_URL`` raises a SyntaxError in
+    the browser. Deduplicating the context's script list does not help (the copies are added while
+    the template renders), so the written HTML is cleaned instead.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        lines = page.read_text().split("\n")
+        seen, kept = set(), []
+        for line in lines:
+            inline = line.strip()
+            if inline.startswith("<script>") and inline.endswith("</script>"):
+                if inline in seen:
+                    continue
+                seen.add(inline)
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("\n".join(kept))
+
+
 def setup(app):
+    app.connect("build-finished", write_exports)
+    app.connect("build-finished", drop_duplicate_inline_scripts)
     app.add_config_value("reprobook_url", "https://example.invalid/reprobook", "env")
     app.add_directive("replication-dashboard", Dashboard)
     app.add_directive("replication-badge", Badge)

@@ -1,0 +1,133 @@
+"""The rendered book as a reader sees it: built, served on localhost, opened in headless Chromium.
+
+Checks that the landing page shows the dashboard and a verdict badge, that a chapter page shows a
+figure and the BibTeX block, that no page raises a JavaScript error, and that no internal link or
+image is broken. Screenshots are saved under _build/test-artifacts/screenshots.
+"""
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "_build" / "test-artifacts" / "screenshots"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "-q"],
+                   check=True, capture_output=True)
+    html = out / "_build" / "html"
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    handler = functools.partial(QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield html, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("needs Debian's chromium and chromium-driver (scripts/setup.sh installs them as root)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def visit(browser, url, screenshot):
+    browser.get(url)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / screenshot))
+    # Uncaught exceptions in our pages and failed loads of our own files; not blocked CDNs (no
+    # internet here), not the missing favicon browsers always ask for, not console messages.
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"
+              and entry.get("source") in ("javascript", "network") and "127.0.0.1" in entry["message"]
+              and "favicon.ico" not in entry["message"]]
+    assert not errors, errors
+
+
+def test_landing_page_shows_the_dashboard_and_a_badge(site, browser):
+    from selenium.webdriver.common.by import By
+    _, base = site
+    visit(browser, base + "book/intro.html", "landing.png")
+    table = browser.find_element(By.CSS_SELECTOR, "table.reprobook-table")
+    assert table.is_displayed() and "Graph Attention Networks" in table.text
+    badges = browser.find_elements(By.CSS_SELECTOR, "table.reprobook-table .sd-badge")
+    assert badges and badges[0].is_displayed()
+
+
+def test_chapter_page_shows_claims_figure_and_bibtex(site, browser):
+    from selenium.webdriver.common.by import By
+    _, base = site
+    visit(browser, base + "book/chapters/gat.html", "chapter-gat.png")
+    assert browser.find_element(By.CSS_SELECTOR, "table.reprobook-table").is_displayed()
+    figure = browser.find_element(By.CSS_SELECTOR, "figure img")
+    browser.execute_script("arguments[0].scrollIntoView();", figure)
+    assert figure.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", figure) > 0
+    bibtex = [b for b in browser.find_elements(By.CSS_SELECTOR, "div.highlight-bibtex pre") if "@" in b.text]
+    assert len(bibtex) == 2 and "reprobook-gat" in bibtex[0].text
+    browser.execute_script("arguments[0].scrollIntoView();", bibtex[0])
+    browser.save_screenshot(str(SCREENSHOTS / "chapter-gat-cite.png"))
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("href", "src"):
+            if attrs.get(name) and tag in ("a", "img", "script", "link"):
+                self.targets.append(attrs[name])
+
+
+def test_no_broken_internal_links(site):
+    html, _ = site
+    broken = []
+    for page in html.rglob("*.html"):
+        if page.relative_to(html).parts[0] == "_static":     # theme templates, not pages
+            continue
+        parser = _Links()
+        parser.feed(page.read_text(errors="replace"))
+        for target in parser.targets:
+            parsed = urlparse(target)
+            if parsed.scheme or target.startswith(("#", "mailto:", "//")):
+                continue
+            resolved = urlparse(urljoin(page.relative_to(html).as_posix(), parsed.path)).path
+            if parsed.path and not (html / unquote(resolved)).exists():
+                broken.append(f"{page.relative_to(html)} -> {target}")
+    assert not broken, broken
+
+
+def test_results_exports_are_published(site):
+    import csv
+    import json
+    html, _ = site
+    rows = json.loads((html / "results.json").read_text())
+    assert {row["claim"] for row in rows} >= {"gat-cora", "gcn-citeseer"}
+    with open(html / "results.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(rows)
