@@ -131,3 +131,16 @@ def test_results_exports_are_published(site):
     assert {row["claim"] for row in rows} >= {"gat-cora", "gcn-citeseer"}
     with open(html / "results.csv") as handle:
         assert len(list(csv.DictReader(handle))) == len(rows)
+
+
+@pytest.mark.parametrize("query", ["Graph Attention Networks", "GAT"])
+def test_search_finds_the_chapter_by_title_and_method(site, browser, query):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    _, base = site
+    browser.get(base + f"search.html?q={query.replace(' ', '+')}")
+    WebDriverWait(browser, 20).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#search-results ul.search li")))
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
+    assert any("book/chapters/gat.html" in link for link in links), links

@@ -130,3 +130,11 @@ def test_an_interrupted_write_keeps_the_previous_record(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"version": 1}
     assert [p.name for p in path.parent.iterdir()] == ["gat-full.json"]
+
+
+def test_the_catalogue_is_valid_and_complete():
+    from reprobook.sphinxext import read_catalogue
+    rows = read_catalogue(ROOT / "book" / "catalogue.tsv")
+    titles = [row["title"] for row in rows]
+    assert len(titles) == len(set(titles)) == 215
+    assert {row["chapter"] for row in rows if row["status"] == "replicated"} <= set(chapters.all_chapters())

@@ -181,6 +181,50 @@ class Cite(_MarkdownDirective):
                 "The original paper:", "", "```bibtex", bibtex_entry(chapter.bibtex, bib), "```"]
 
 
+CATALOGUE_STATUSES = ("replicated", "planned", "out of scope")
+
+
+def read_catalogue(path: Path) -> list[dict]:
+    """``book/catalogue.tsv``: one row per paper the book draws from (title, status, chapter, reason)."""
+    import csv
+
+    from .errors import ReprobookError
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    chapters = all_chapters()
+    for number, row in enumerate(rows, start=2):
+        if row["status"] not in CATALOGUE_STATUSES:
+            raise ReprobookError(f"{path}:{number}: status {row['status']!r} is not one of {', '.join(CATALOGUE_STATUSES)}")
+        if row["status"] == "replicated" and row["chapter"] not in chapters:
+            raise ReprobookError(f"{path}:{number}: 'replicated' needs an existing chapter id, got {row['chapter']!r}")
+        if row["status"] == "out of scope" and not row["reason"]:
+            raise ReprobookError(f"{path}:{number}: 'out of scope' needs a reason")
+    return rows
+
+
+class Catalogue(_MarkdownDirective):
+    def markdown(self):
+        path = repo_root() / "book" / "catalogue.tsv"
+        self.env.note_dependency(str(path))
+        rows = read_catalogue(path)
+        chapters = all_chapters()
+        counts = {status: sum(r["status"] == status for r in rows) for status in CATALOGUE_STATUSES}
+        lines = [f"{len(rows)} papers: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + ".", ""]
+        order = {status: i for i, status in enumerate(CATALOGUE_STATUSES)}
+        table = []
+        for row in sorted(rows, key=lambda r: (order[r["status"]], r["title"].lower())):
+            title = row["title"].replace("|", "\\|").replace("$", "")
+            if row["status"] == "replicated":
+                chapter = chapters[row["chapter"]]
+                title = _chapter_link(chapter, title)
+                status = f"{_badge_role(badge(claim_results(chapter)))} replicated"
+            else:
+                status = row["status"]
+            table.append([title, status, row["reason"] or ""])
+        return lines + _list_table(["Paper", "Status", "Note"], table, widths="60 15 25")
+
+
 EXPORT_FIELDS = ["chapter", "claim", "model", "dataset", "metric", "paper_value", "paper_std", "paper_source",
                  "paper_value_confirmed", "ours_mean", "ours_std", "ours_runs", "gap", "tolerance", "verdict",
                  "tier", "device", "commit", "record_started"]
@@ -252,4 +296,5 @@ def setup(app):
     app.add_directive("replication-claims", Claims)
     app.add_directive("replication-runtime", Runtime)
     app.add_directive("replication-cite", Cite)
+    app.add_directive("paper-catalogue", Catalogue)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
