@@ -63,3 +63,16 @@ def test_list_and_verify_run_on_the_real_book():
     code, out, err = reprobook("list")
     assert code == 0, err
     assert "gat: Graph Attention Networks" in out and "gat-cora" in out
+
+
+def test_missing_data_offline_names_file_address_and_setting(tmp_path):
+    import os
+    env = dict(os.environ, REPROBOOK_OFFLINE_MIRROR=str(tmp_path / "empty-mirror"), REPROBOOK_DATA=str(tmp_path / "cache"),
+               REPROBOOK_RUNS=str(tmp_path / "runs"))
+    result = subprocess.run([sys.executable, "-m", "reprobook", "run", "gat", "--output-dir", str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True, env=env)
+    assert result.returncode == 2, result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and "Traceback" not in result.stderr
+    for fragment in ("Planetoid/Cora/raw/ind.cora", "https://github.com/kimiyoung/planetoid", "REPROBOOK_OFFLINE_MIRROR"):
+        assert fragment in error[0]

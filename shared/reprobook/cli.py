@@ -87,7 +87,7 @@ def command_run(args) -> int:
             try:
                 papermill.execute_notebook(str(converted), str(executed), parameters=parameters,
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
-                                           kernel_name="python3")
+                                           kernel_name="python3", log_output=args.verbose)
             except PapermillExecutionError as error:
                 if error.ename == "ReprobookError":
                     raise ReprobookError(error.evalue) from None
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="seeds to run, e.g. 0-99 or 0,1,5 (default: the tier's)")
     run.add_argument("--output-dir", help="where the executed notebook, records/ and figures/ go "
                                           "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
+    run.add_argument("--verbose", action="store_true", help="stream the notebooks' output (training progress) here")
     run.set_defaults(handler=command_run)
     verify = commands.add_parser("verify", help="compare records with claims; fail on a stale or missing record")
     verify.add_argument("chapter", nargs="?")

@@ -181,6 +181,28 @@ class Cite(_MarkdownDirective):
                 "The original paper:", "", "```bibtex", bibtex_entry(chapter.bibtex, bib), "```"]
 
 
+class BenchmarkResult(_MarkdownDirective):
+    """``{benchmark-result} NAME``: the table of ``benchmarks/results/NAME.json``, as the script wrote it."""
+    required_arguments = 1
+
+    def markdown(self):
+        import json
+
+        path = repo_root() / "benchmarks" / "results" / f"{self.arguments[0]}.json"
+        self.env.note_dependency(str(path))
+        if not path.is_file():
+            return [f"*No result yet for `{self.arguments[0]}`: run its script in `benchmarks/`.*"]
+        result = json.loads(path.read_text())
+        rows = [[s["name"], f"{1000 * s['seconds_per_epoch']:.1f}", f"{s['seconds_per_run']:.1f}",
+                 f"{s['mean_accuracy']:.2f}", str(len(s["accuracies"]))] for s in (result["plain"], result["ours"])]
+        lines = _list_table(["Loop", "ms per epoch", "s per run", "mean test accuracy (%)", "runs"], rows)
+        return lines + ["", f"Ratio plain / ours: **{result['speedup_per_epoch']:.2f}×** per epoch, "
+                        f"**{result['speedup_per_run']:.2f}×** per run. Accuracy: Welch t-test p = "
+                        f"{result['welch_t_p']:.2f}, Mann–Whitney p = {result['mann_whitney_p']:.2f}. "
+                        f"Measured {result['date']} on {result['device']}, torch {result['torch']}, "
+                        f"{result['threads']} thread(s), both loops in one process."]
+
+
 CATALOGUE_STATUSES = ("replicated", "planned", "out of scope")
 
 
@@ -297,4 +319,5 @@ def setup(app):
     app.add_directive("replication-runtime", Runtime)
     app.add_directive("replication-cite", Cite)
     app.add_directive("paper-catalogue", Catalogue)
+    app.add_directive("benchmark-result", BenchmarkResult)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
