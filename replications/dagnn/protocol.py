@@ -1,0 +1,129 @@
+"""DAGNN's protocol (the authors' ``run.sh`` and ``train_eval.py``) and the depth study of Sec. 3.
+
+Defaults are the paper's; per-data-set overrides sit in ``OVERRIDES``, in one visible place.
+"""
+import torch
+
+import reprobook.graphs
+import reprobook.seedbatch
+import reprobook.training
+from reprobook.data import planetoid
+from reprobook.graphs import normalized_adjacency
+from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.seedbatch import SparseFeatures
+from reprobook.seeding import generator_for
+from reprobook.training import NodeClassificationData, WindowedValidationLoss, fit_node_classifier
+
+import dagnn_model
+from dagnn_model import DAGNN, CoupledGCN, smoothness_metric
+
+FIXED_SPLIT_DATASETS = ("Cora", "CiteSeer", "PubMed")
+RANDOM_SPLIT_DATASETS = ("AmazonComputers", "AmazonPhoto")
+
+# Sec. 6.1 and the authors' run.sh: Adam lr 0.01, 64 hidden units, at most 1000 epochs; the reported
+# test accuracy is the one at the lowest validation loss; after half the epochs, training stops when
+# the validation loss exceeds the mean of the previous 100.
+PAPER_HYPERPARAMETERS = {"lr": 0.01, "hidden": 64, "max_epochs": 1000, "window": 100,
+                         "K": 10, "dropout": 0.5, "weight_decay": 0.005}
+OVERRIDES = {
+    "Cora": {"K": 10, "dropout": 0.8, "weight_decay": 0.005},
+    "CiteSeer": {"K": 10, "dropout": 0.5, "weight_decay": 0.02},
+    "PubMed": {"K": 20, "dropout": 0.8, "weight_decay": 0.005},
+    "AmazonComputers": {"K": 5, "dropout": 0.5, "weight_decay": 5e-5, "max_epochs": 3000, "window": 300},
+    "AmazonPhoto": {"K": 5, "dropout": 0.5, "weight_decay": 5e-4},
+}
+# The depth study (Sec. 3): the same optimiser for every model and depth, 200 epochs, the
+# checkpoint at the lowest validation loss.
+DEPTH_STUDY = {"lr": 0.01, "hidden": 64, "dropout": 0.5, "weight_decay": 5e-4, "max_epochs": 200, "window": 100}
+SEEDS_PER_BATCH = {"cpu": 1, "cuda": 25, "mps": 25}
+TRAINING_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs side by side, on-device early stopping"
+
+
+def hyperparameters(dataset: str) -> dict:
+    return PAPER_HYPERPARAMETERS | OVERRIDES.get(dataset, {})
+
+
+def load(dataset: str, device):
+    """(features, Â, labels) of a data set with a public fixed split."""
+    if dataset not in FIXED_SPLIT_DATASETS:
+        from reprobook.errors import ReprobookError
+        raise ReprobookError(f"{dataset}: its random-split protocol needs data the offline mirror does not hold, "
+                             "and no checksums for it are pinned here")
+    data = planetoid(dataset)[0]
+    features = SparseFeatures(data.x).to(device)
+    adjacency = normalized_adjacency(data.edge_index, data.num_nodes).to(device)
+    labels = NodeClassificationData(data.y.to(device), data.train_mask.to(device), data.val_mask.to(device),
+                                    data.test_mask.to(device))
+    return features, adjacency, labels
+
+
+def _fit(net, h, features, adjacency, labels, num_runs):
+    optimizer = torch.optim.Adam(net.parameters(), lr=h["lr"], weight_decay=h["weight_decay"])
+
+    def forward(training: bool):
+        net.train(training)
+        return net(features, adjacency)
+
+    stopping = WindowedValidationLoss(num_runs, h["window"], h["max_epochs"], labels.y.device)
+    return fit_node_classifier(forward, dict(net.named_parameters()), optimizer, labels, num_runs=num_runs,
+                               max_epochs=h["max_epochs"], stopping=stopping)
+
+
+def train_dagnn(dataset: str, seeds: list[int], device, graph=None, max_epochs=None) -> dict:
+    features, adjacency, labels = graph or load(dataset, device)
+    h = hyperparameters(dataset) | ({"max_epochs": max_epochs} if max_epochs else {})
+    generators = [generator_for(seed, device) for seed in seeds]
+    net = DAGNN(generators, features.num_features, int(labels.y.max()) + 1, h["hidden"], h["K"], h["dropout"]).to(device)
+    return _fit(net, h, features, adjacency, labels, len(seeds)) | {"model": net}
+
+
+def run_protocol(dataset: str, seeds: list[int], device, max_epochs=None, log=print) -> list[dict]:
+    """Per-seed results of DAGNN on a fixed split, resuming from stored seeds."""
+    graph = load(dataset, device)
+    config = {"model": "DAGNN", "dataset": dataset, "hyperparameters": hyperparameters(dataset),
+              "max_epochs": max_epochs, "path": TRAINING_PATH}
+    fingerprint = source_fingerprint(dagnn_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
+    return run_seeds(f"dagnn/DAGNN-{dataset}", config, seeds,
+                     lambda batch: train_dagnn(dataset, batch, device, graph, max_epochs)["runs"],
+                     batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint, device_type=device.type, log=log)
+
+
+def depth_model(kind: str, depth: int, generators, num_features: int, num_classes: int):
+    h = DEPTH_STUDY
+    if kind == "GCN (coupled)":
+        return CoupledGCN(generators, num_features, num_classes, depth, h["hidden"], h["dropout"])
+    if kind == "decoupled":
+        return DAGNN(generators, num_features, num_classes, h["hidden"], depth, h["dropout"], adaptive=False)
+    return DAGNN(generators, num_features, num_classes, h["hidden"], depth, h["dropout"])
+
+
+def depth_study(kinds, depths, seeds, device, dataset="Cora", max_epochs=None, log=print) -> list[dict]:
+    """Test accuracy and SMV of each model kind at each depth: one dict per (kind, depth, seed)."""
+    graph = load(dataset, device)
+    features, adjacency, labels = graph
+    num_classes = int(labels.y.max()) + 1
+    h = DEPTH_STUDY | ({"max_epochs": max_epochs} if max_epochs else {})
+    fingerprint = source_fingerprint(dagnn_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
+    results = []
+    for kind in kinds:
+        for depth in depths:
+            def train_batch(batch, kind=kind, depth=depth):
+                generators = [generator_for(seed, device) for seed in batch]
+                net = depth_model(kind, depth, generators, features.num_features, num_classes).to(device)
+                outcome = _fit(net, h, features, adjacency, labels, len(batch))
+                net.load_state_dict(outcome["checkpoint"])
+                net.eval()
+                with torch.no_grad():
+                    out = net(features, adjacency)
+                for s, run in enumerate(outcome["runs"]):
+                    run["smv"] = float(smoothness_metric(out[:, s]))
+                    del run["curves"]
+                return outcome["runs"]
+
+            config = {"study": "depth", "kind": kind, "depth": depth, "dataset": dataset, "hyperparameters": h}
+            runs = run_seeds(f"dagnn/depth-{dataset}", config, seeds, train_batch,
+                             batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint,
+                             device_type=device.type, log=log)
+            results += [{"kind": kind, "depth": depth, "seed": r["seed"], "test_accuracy": r["test_accuracy"],
+                         "smv": r["smv"], "train_seconds": r["train_seconds"], "resumed": r["resumed"]} for r in runs]
+    return results
