@@ -57,11 +57,18 @@ def code_hash(notebook_path: Path) -> str:
     return digest.hexdigest()
 
 
-def git_commit(folder: Path) -> dict:
+def git_commit(chapter_folder: Path) -> dict:
+    """HEAD, and whether the code that runs (the chapter's notebooks and modules, the shared package)
+    differs from it. Outputs (executed notebooks, records, figures) do not count."""
     def git(*args):
-        result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
+        result = subprocess.run(["git", *args], cwd=chapter_folder, capture_output=True, text=True)
         return result.stdout.strip() if result.returncode == 0 else None
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain", "--", "."))}
+    top = git("rev-parse", "--show-toplevel")
+    if top is None:
+        return {"commit": None, "uncommitted_changes": None}
+    chapter = Path(chapter_folder).resolve().relative_to(Path(top).resolve()).as_posix()
+    code = [f":(top){chapter}/*.py", f":(top){chapter}/*.md", ":(top)shared/reprobook"]
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain", "--", *code))}
 
 
 def peak_memory_mb(device) -> dict:
