@@ -1,0 +1,26 @@
+"""Cells that every chapter's notebook ends with: its own paper-vs-ours table and its runtime."""
+
+
+def paper_vs_ours(claims: dict, payload: dict) -> str:
+    """A Markdown table of every claim against this run's record (``RecordBuilder.payload``)."""
+    rows = ["| claim | paper | ours (mean ± std, n) | gap |", "|---|---|---|---|"]
+    for claim_id, claim in claims.items():
+        paper = f"{claim.paper_value:.1f}" + (f" ± {claim.paper_std:.1f}" if claim.paper_std else "")
+        entry = payload["claims"].get(claim_id)
+        if entry is None or entry["status"] != "run":
+            rows.append(f"| {claim_id} | {paper} | not run | |")
+        else:
+            rows.append(f"| {claim_id} | {paper} | {entry['mean']:.1f} ± {entry['std']:.1f} ({entry['n']}) "
+                        f"| {entry['mean'] - claim.paper_value:+.1f} |")
+    return "\n".join(rows)
+
+
+def runtime_summary(payload: dict, record_path) -> str:
+    """Device, versions and time of a written record, as the notebook's last output."""
+    return "\n".join([
+        f"device: {payload['device']}",
+        f"versions: {payload['versions']}",
+        f"training time summed over runs: {payload['compute_seconds'] / 60:.1f} min; "
+        f"this execution: {payload['wall_seconds'] / 60:.1f} min",
+        f"record written to {record_path}",
+    ])
