@@ -7,7 +7,7 @@ a single run would, so seed ``s`` trained in a batch computes what seed ``s`` tr
 Losses are summed over seeds; Adam and L2 act elementwise, so each run's update depends only on its
 own parameters and gradients.
 
-Used by the GAT chapter and by every chapter with repeated runs on a fixed graph (DAGNN's too).
+Used by every chapter with repeated runs on a fixed graph (GAT, DAGNN).
 """
 import math
 
@@ -22,6 +22,16 @@ def glorot_(weight: torch.Tensor, fan_in: int, fan_out: int, generators: list[to
     with torch.no_grad():
         for s, generator in enumerate(generators):
             weight[s].uniform_(-bound, bound, generator=generator)
+
+
+def linear_init_(weight: torch.Tensor, bias: torch.Tensor, fan_in: int, generators: list[torch.Generator]) -> None:
+    """``torch.nn.Linear``'s default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight
+    (Kaiming-uniform with a = sqrt(5)) and the bias, of ``weight[s]`` and ``bias[s]`` from run ``s``'s stream."""
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        for s, generator in enumerate(generators):
+            weight[s].uniform_(-bound, bound, generator=generator)
+            bias[s].uniform_(-bound, bound, generator=generator)
 
 
 def keep_mask(shape, p: float, generators: list[torch.Generator], seed_dim: int, device) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 ``fit_node_classifier`` trains the runs of one batch until every run has stopped. The early-stopping
 state lives on the device as one entry per run and is read back only every ``sync_every`` epochs.
+A stopping rule has ``step(val_loss, val_accuracy) -> checkpoint mask`` and a ``stopped`` mask; two
+papers' rules are here: the GAT authors' (the default) and the DAGNN authors'.
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -51,6 +53,30 @@ class PatienceOnLossAndAccuracy:
         return checkpoint
 
 
+class WindowedValidationLoss:
+    """The DAGNN authors' early stopping (``train_eval.py`` in divelab/DeeperGNN), one state per run.
+
+    The model is checkpointed at every new lowest validation loss. After half of ``max_epochs``, a run
+    stops at the first epoch whose validation loss exceeds the mean of the previous ``window`` ones.
+    """
+
+    def __init__(self, num_runs: int, window: int, max_epochs: int, device):
+        self.window, self.start_after, self.epoch = window, max_epochs // 2, 0
+        self.best_loss = torch.full((num_runs,), float("inf"), device=device)
+        self.stopped = torch.zeros(num_runs, dtype=torch.bool, device=device)
+        self.recent: list[torch.Tensor] = []
+
+    def step(self, val_loss: torch.Tensor, val_accuracy: torch.Tensor) -> torch.Tensor:
+        self.epoch += 1
+        active = ~self.stopped
+        checkpoint = active & (val_loss < self.best_loss)
+        self.best_loss = torch.where(checkpoint, val_loss, self.best_loss)
+        if self.epoch > self.start_after and self.recent:
+            self.stopped = self.stopped | (active & (val_loss > torch.stack(self.recent).mean(0)))
+        self.recent = (self.recent + [val_loss])[-self.window:]
+        return checkpoint
+
+
 @dataclass
 class NodeClassificationData:
     y: torch.Tensor
@@ -61,15 +87,16 @@ class NodeClassificationData:
 
 def fit_node_classifier(forward: Callable[[bool], torch.Tensor], parameters: dict[str, torch.nn.Parameter],
                         optimizer: torch.optim.Optimizer, data: NodeClassificationData, *, num_runs: int,
-                        max_epochs: int, patience: int, sync_every: int = 25) -> dict:
+                        max_epochs: int, patience: int | None = None, stopping=None, sync_every: int = 25) -> dict:
     """Train ``num_runs`` runs side by side; return per-run results and each run's checkpointed parameters.
 
     ``forward(training)`` returns logits ``[N, S, C]``; ``parameters`` maps names to ``[S, ...]`` tensors.
     Each run's loss is its own mean over training nodes; the optimiser steps on their sum, which gives
-    every run exactly the gradient it would get alone.
+    every run exactly the gradient it would get alone. ``stopping`` defaults to the GAT authors' rule
+    with the given ``patience``.
     """
     device = data.y.device
-    stopping = PatienceOnLossAndAccuracy(num_runs, patience, device)
+    stopping = stopping or PatienceOnLossAndAccuracy(num_runs, patience, device)
     checkpoint = {name: p.detach().clone() for name, p in parameters.items()}
     zeros = lambda: torch.zeros(num_runs, device=device)
     best = {"test_accuracy": zeros(), "val_accuracy": zeros(), "val_loss": zeros(), "train_loss": zeros()}
