@@ -102,17 +102,29 @@ class Claims(_MarkdownDirective):
 
     def markdown(self):
         chapter = get_chapter(self.arguments[0])
-        rows = []
-        for r in claim_results(chapter):
+        results = claim_results(chapter)
+        rows, notes = [], []
+        for r in results:
             c = r.claim
-            paper = format_value(c.paper_value, c.paper_std) + ("" if c.confirmed else " (unconfirmed)")
-            ours = format_value(r.mean, r.std, r.n) if r.mean is not None else "—"
+            paper = format_value(c.paper_value, c.paper_std) + ("" if c.confirmed else "*")
+            ours = format_value(r.mean, r.std) + (f" ({r.n})" if r.n else "") if r.mean is not None else "—"
             gap = f"{r.gap:+.1f}" if r.gap is not None else "—"
-            verdict = _verdict(r) + (f" {r.reason.splitlines()[0][:90]}" if r.verdict == "not run here" else "")
-            rows.append([c.model, c.dataset, f"{paper}<br>{c.source}", ours, gap, f"±{c.tolerance:g}", verdict])
-        header = ["Model", "Data set", "Paper", "Ours (mean ± std, n runs)", "Gap", "Tolerance", "Verdict"]
-        metric = chapter.claims[0].metric if chapter.claims else ""
-        return [f"All values: {metric}. Our runs: the committed full-tier records.", ""] + _list_table(header, rows)
+            rows.append([c.model, c.dataset, paper, ours, gap, _verdict(r)])
+            if r.verdict == "not run here":
+                notes.append((r.reason.splitlines()[0], f"{c.model} on {c.dataset}"))
+        header = ["Model", "Data set", "Paper", "Ours: mean ± std (runs)", "Gap", "Verdict"]
+        sources = sorted({c.source for c in chapter.claims})
+        tolerances = sorted({c.tolerance for c in chapter.claims})
+        lines = _list_table(header, rows, widths="14 16 16 24 10 20")
+        lines += ["", f"*{chapter.claims[0].metric.capitalize()}. Paper values from {'; '.join(sources)}. "
+                  f"Reproduced: our mean within ±{', '.join(f'{t:g}' for t in tolerances)} of the paper's, a "
+                  "tolerance fixed before our runs (see claims.yaml for its reason)."
+                  + (" \\* Not read from the paper itself in this workplace: unconfirmed." if any(not c.confirmed for c in chapter.claims) else "")
+                  + "*"]
+        for reason in dict.fromkeys(reason for reason, _ in notes):
+            which = ", ".join(claim for r, claim in notes if r == reason)
+            lines += ["", f"Not run here ({which}): {reason}"]
+        return lines
 
 
 class Runtime(_MarkdownDirective):
