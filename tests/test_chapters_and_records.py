@@ -20,6 +20,8 @@ def book(tmp_path):
     chapter.mkdir(parents=True)
     for name in ("chapter.yaml", "claims.yaml", "gat.md", "gat_model.py", "protocol.py"):
         shutil.copy(ROOT / "replications" / "gat" / name, chapter / name)
+    meta = chapter / "chapter.yaml"               # a chapter in progress unless a test says otherwise
+    meta.write_text(meta.read_text().replace("status: done", "status: in-progress"))
     return tmp_path
 
 
