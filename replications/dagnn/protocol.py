@@ -9,7 +9,7 @@ import reprobook.seedbatch
 import reprobook.training
 from reprobook.data import planetoid
 from reprobook.graphs import normalized_adjacency
-from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.runs import FAST_PATH, SEEDS_PER_BATCH, run_seeds, source_fingerprint
 from reprobook.seedbatch import SparseFeatures
 from reprobook.seeding import generator_for
 from reprobook.training import NodeClassificationData, WindowedValidationLoss, fit_node_classifier
@@ -35,8 +35,6 @@ OVERRIDES = {
 # The depth study (Sec. 3): the same optimiser for every model and depth, 200 epochs, the
 # checkpoint at the lowest validation loss.
 DEPTH_STUDY = {"lr": 0.01, "hidden": 64, "dropout": 0.5, "weight_decay": 5e-4, "max_epochs": 200, "window": 100}
-SEEDS_PER_BATCH = {"cpu": 1, "cuda": 25, "mps": 25}
-TRAINING_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs side by side, on-device early stopping"
 
 
 def hyperparameters(dataset: str) -> dict:
@@ -81,7 +79,7 @@ def run_protocol(dataset: str, seeds: list[int], device, max_epochs=None, log=pr
     """Per-seed results of DAGNN on a fixed split, resuming from stored seeds."""
     graph = load(dataset, device)
     config = {"model": "DAGNN", "dataset": dataset, "hyperparameters": hyperparameters(dataset),
-              "max_epochs": max_epochs, "path": TRAINING_PATH}
+              "max_epochs": max_epochs, "path": FAST_PATH}
     fingerprint = source_fingerprint(dagnn_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
     return run_seeds(f"dagnn/DAGNN-{dataset}", config, seeds,
                      lambda batch: train_dagnn(dataset, batch, device, graph, max_epochs)["runs"],
