@@ -16,7 +16,10 @@ CHAPTER_STATUSES = ("in-progress", "done")
 CLAIM_FIELDS = {"id": str, "statement": str, "model": str, "dataset": str, "metric": str, "paper_value": (int, float),
                 "paper_runs": int, "source": str, "tolerance": (int, float), "tolerance_reason": str,
                 "confirmed": bool, "notebook": str}
-CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str}
+CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str, "decimals": int, "compare": str, "rank_group": str}
+# How a claim is judged: "value" (our mean within the tolerance of the paper's) or "rank" (hardware-bound
+# numbers such as timings: the model's place among the claims of its rank_group that ran, ours vs the paper's).
+COMPARISONS = ("value", "rank")
 
 
 def repo_root() -> Path:
@@ -44,6 +47,9 @@ class Claim:
     notebook: str
     paper_std: float | None = None
     note: str = ""
+    decimals: int = 1
+    compare: str = "value"
+    rank_group: str = ""
 
 
 @dataclass
@@ -112,6 +118,10 @@ def load_chapter(folder: Path) -> Chapter:
     for index, item in enumerate(raw["claims"]):
         where = f"{claims_path}: claims[{index}]" + (f" ({item.get('id')})" if isinstance(item, dict) and "id" in item else "")
         _check(item, CLAIM_FIELDS, where, CLAIM_OPTIONAL)
+        if item.get("compare", "value") not in COMPARISONS:
+            raise ReprobookError(f"{where}: field 'compare' must be one of {', '.join(COMPARISONS)}, got {item['compare']!r}")
+        if item.get("compare") == "rank" and not item.get("rank_group"):
+            raise ReprobookError(f"{where}: a claim compared by rank needs a 'rank_group'")
         if item["id"] in seen:
             raise ReprobookError(f"{where}: duplicate claim id")
         if item["notebook"] not in chapter.notebooks:

@@ -5,13 +5,14 @@ def paper_vs_ours(claims: dict, payload: dict) -> str:
     """A Markdown table of every claim against this run's record (``RecordBuilder.payload``)."""
     rows = ["| claim | paper | ours (mean ± std, n) | gap |", "|---|---|---|---|"]
     for claim_id, claim in claims.items():
-        paper = f"{claim.paper_value:.1f}" + (f" ± {claim.paper_std:.1f}" if claim.paper_std else "")
+        d = claim.decimals
+        paper = f"{claim.paper_value:.{d}f}" + (f" ± {claim.paper_std:.{d}f}" if claim.paper_std else "")
         entry = payload["claims"].get(claim_id)
         if entry is None or entry["status"] != "run":
             rows.append(f"| {claim_id} | {paper} | not run | |")
         else:
-            rows.append(f"| {claim_id} | {paper} | {entry['mean']:.1f} ± {entry['std']:.1f} ({entry['n']}) "
-                        f"| {entry['mean'] - claim.paper_value:+.1f} |")
+            rows.append(f"| {claim_id} | {paper} | {entry['mean']:.{d}f} ± {entry['std']:.{d}f} ({entry['n']}) "
+                        f"| {entry['mean'] - claim.paper_value:+.{d}f} |")
     return "\n".join(rows)
 
 

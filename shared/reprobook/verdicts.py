@@ -1,6 +1,7 @@
 """Paper vs ours: a verdict per claim, a badge per chapter, and the staleness checks.
 
-Verdicts: ``reproduced`` (our mean within the claim's tolerance of the paper's value), ``not
+Verdicts: ``reproduced`` (our mean within the claim's tolerance of the paper's value; for a claim
+compared by rank, the model's place among its group's claims that ran is the paper's place), ``not
 reproduced``, ``not run here`` (the notebook ran but could not run this claim, with its reason),
 ``not run yet`` (no full-tier record) and ``stale`` (a record made by other code than the current one).
 """
@@ -70,7 +71,18 @@ def claim_results(chapter: Chapter) -> list[ClaimResult]:
             within = abs(entry["mean"] - claim.paper_value) <= claim.tolerance
             verdict = STALE if stale[claim.notebook] else (REPRODUCED if within else NOT_REPRODUCED)
             results.append(ClaimResult(claim, verdict, entry["mean"], entry["std"], entry["n"], record=record))
+    for result in results:
+        if result.claim.compare == "rank" and result.verdict in (REPRODUCED, NOT_REPRODUCED):
+            result.verdict = REPRODUCED if same_rank(result, results) else NOT_REPRODUCED
     return results
+
+
+def same_rank(result: ClaimResult, results: list[ClaimResult]) -> bool:
+    """Whether the claim's place in its rank group, among the group's claims that ran, is the paper's."""
+    group = [r for r in results if r.claim.rank_group == result.claim.rank_group and r.mean is not None]
+    ours = sorted(group, key=lambda r: r.mean).index(result)
+    paper = sorted(group, key=lambda r: r.claim.paper_value).index(result)
+    return ours == paper
 
 
 def badge(results: list[ClaimResult]) -> str:
@@ -102,9 +114,9 @@ def chapter_problems(chapter: Chapter) -> list[str]:
     return problems
 
 
-def format_value(mean, std, n=None) -> str:
+def format_value(mean, std, n=None, decimals: int = 1) -> str:
     if mean is None:
         return "—"
-    text = f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
+    text = f"{mean:.{decimals}f} ± {std:.{decimals}f}" if std else f"{mean:.{decimals}f}"
     return f"{text} (n={n})" if n else text
 

@@ -1,0 +1,169 @@
+"""The N-body protocol of the EGNN paper (Sec. 5.1; the authors' ``main_nbody.py`` and README).
+
+Defaults are the paper's; the per-model learning rates sit in ``LEARNING_RATES``, in one visible place.
+Adam, batch 100, 10,000 epochs over the 3,000 training systems, MSE on the predicted positions; every
+5 epochs the validation and test MSE are measured, and the test MSE reported is the one at the epoch
+of the lowest validation MSE (model selection never looks at the test split).
+
+On a GPU a whole training step (forward, backward and Adam) is captured once as a CUDA graph and
+replayed, since these models are far too small to keep a GPU busy one kernel launch at a time. The
+arithmetic is the same as the eager step the CPU runs.
+"""
+import base64
+import time
+
+import torch
+
+import egnn_model
+import nbody
+from egnn_model import MODELS, neighbours
+from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.seeding import generator_for
+
+PAPER_HYPERPARAMETERS = {"epochs": 10_000, "batch_size": 100, "hidden": 64, "layers": 4, "weight_decay": 1e-12,
+                         "eval_every": 5, "lr": 5e-4}
+LEARNING_RATES = {"EGNN": 5e-4, "GNN": 1e-3, "Radial Field": 2e-4, "Linear": 5e-4}
+SEEDS_PER_BATCH = {"cpu": 1, "cuda": 5, "mps": 5}
+TRAINING_PATH = {"cpu": "eager steps", "cuda": "one CUDA graph per training step (forward, backward, Adam)"}
+NOT_RUN = {
+    "SE(3)-Transformer": "needs the SE(3)-Transformer's spherical-harmonic layers (DGL and lie_learn), outside this book's stack",
+    "TFN": "needs Tensor Field Network layers (DGL and lie_learn in the authors' code), outside this book's stack",
+}
+
+
+def hyperparameters(model: str) -> dict:
+    return PAPER_HYPERPARAMETERS | {"lr": LEARNING_RATES[model]}
+
+
+def to_device(splits: dict, device) -> dict:
+    return {name: {key: value.to(device) for key, value in split.items() if key != "trajectory"}
+            for name, split in splits.items()}
+
+
+def evaluate(net, split: dict, others, num_runs: int) -> torch.Tensor:
+    """MSE of every run on a whole split: ``[S]``."""
+    with torch.no_grad():
+        expand = lambda t: t.unsqueeze(0).expand(num_runs, *t.shape)
+        prediction = net(expand(split["x"]), expand(split["v"]), expand(split["charges"]), others)
+        return (prediction - split["target"]).square().mean((1, 2, 3))
+
+
+def epoch_batches(num_train: int, batch_size: int, generators) -> torch.Tensor:
+    """``[batches, S, batch_size]``: each run's own shuffle of the training set, last partial batch dropped."""
+    orders = torch.stack([torch.randperm(num_train, generator=g, device=g.device) for g in generators])
+    usable = num_train // batch_size * batch_size
+    return orders[:, :usable].reshape(len(generators), -1, batch_size).transpose(0, 1)
+
+
+def train(model: str, seeds: list[int], splits: dict, device, epochs: int | None = None, log=print) -> list[dict]:
+    """Train ``len(seeds)`` runs of one model side by side; one result dict per run."""
+    h = hyperparameters(model) | ({"epochs": epochs} if epochs else {})
+    generators = [generator_for(seed, device) for seed in seeds]
+    net = MODELS[model](generators, h["hidden"], h["layers"]).to(device)
+    others = neighbours(splits["train"]["x"].shape[1], device)
+    train_set = splits["train"]
+    capture = device.type == "cuda"
+    optimizer = torch.optim.Adam(net.parameters(), lr=h["lr"], weight_decay=h["weight_decay"], capturable=capture)
+    num_runs, batch = len(seeds), h["batch_size"]
+    index = torch.zeros(num_runs, batch, dtype=torch.long, device=device)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        x, v, q, target = (train_set[key][index] for key in ("x", "v", "charges", "target"))
+        # The mean over each run's batch, summed over runs: run s's gradient is its own loss's.
+        loss = (net(x, v, q, others) - target).square().mean((1, 2, 3)).sum()
+        loss.backward()
+        optimizer.step()
+
+    graph, best_state = None, None
+    best_val = torch.full((num_runs,), float("inf"), device=device)
+    curve_epochs, val_curve, test_curve = [], [], []
+    began = time.perf_counter()
+    for epoch in range(h["epochs"]):
+        net.train()
+        for batch_index in epoch_batches(train_set["x"].shape[0], batch, generators):
+            index.copy_(batch_index)
+            if graph is not None:
+                graph.replay()
+            elif capture:
+                graph = captured(step, device)
+            else:
+                step()
+        if epoch % h["eval_every"] == 0 or epoch == h["epochs"] - 1:
+            net.eval()
+            curve_epochs.append(epoch)
+            val_curve.append(evaluate(net, splits["val"], others, num_runs))
+            test_curve.append(evaluate(net, splits["test"], others, num_runs))
+            improved = val_curve[-1] < best_val
+            best_val = torch.where(improved, val_curve[-1], best_val)
+            best_state = {name: torch.where(improved.view(-1, *[1] * (p.dim() - 1)), p.detach(), best_state[name])
+                          if best_state else p.detach().clone() for name, p in net.state_dict().items()}
+        if epoch % 1000 == 999:
+            log(f"{model}: epoch {epoch + 1}, val MSE {val_curve[-1].min().item():.5f}, "
+                f"{time.perf_counter() - began:.0f} s")
+    val, test = torch.stack(val_curve, 1).cpu(), torch.stack(test_curve, 1).cpu()        # [S, evaluations]
+    best = val.argmin(1)
+    return [{"test_mse": float(test[s, best[s]]), "val_mse": float(val[s, best[s]]), "best_epoch": curve_epochs[best[s]],
+             "curve_epochs": curve_epochs, "val_curve": val[s].tolist(), "test_curve": test[s].tolist(),
+             "best_state": encode_state({name: p[s] for name, p in best_state.items()})}
+            for s in range(num_runs)]
+
+
+def captured(step, device) -> torch.cuda.CUDAGraph:
+    """Run ``step`` once for real on a side stream (building Adam's state), then record it as a CUDA graph."""
+    warmup = torch.cuda.Stream(device)
+    warmup.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(warmup):
+        step()
+    torch.cuda.current_stream(device).wait_stream(warmup)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph
+
+
+def encode_state(state: dict) -> dict:
+    """A run's parameters as float32 bytes in base64, compact enough for the run store's JSON."""
+    return {name: {"shape": list(t.shape), "float32": base64.b64encode(t.detach().float().cpu().numpy().tobytes()).decode()}
+            for name, t in state.items()}
+
+
+def decode_state(encoded: dict) -> dict:
+    return {name: torch.frombuffer(bytearray(base64.b64decode(e["float32"])), dtype=torch.float32).reshape(e["shape"])
+            for name, e in encoded.items()}
+
+
+def run_protocol(model: str, seeds: list[int], splits: dict, device, epochs: int | None = None, log=print) -> list[dict]:
+    """Per-seed results of one model, resuming from stored seeds."""
+    config = {"model": model, "hyperparameters": hyperparameters(model), "epochs": epochs,
+              "data": {name: int(split["x"].shape[0]) for name, split in splits.items()},
+              "path": TRAINING_PATH.get(device.type, "eager steps")}
+    fingerprint = source_fingerprint(egnn_model, nbody)
+    on_device = to_device(splits, device)
+    return run_seeds(f"egnn/{model}", config, seeds, lambda batch: train(model, batch, on_device, device, epochs, log),
+                     batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint, device_type=device.type, log=log)
+
+
+def load_trained(model: str, result: dict, device) -> torch.nn.Module:
+    """One stored run, at its best validation epoch, as a single-run model for plots."""
+    net = MODELS[model]([generator_for(0, device)], PAPER_HYPERPARAMETERS["hidden"], PAPER_HYPERPARAMETERS["layers"])
+    net.load_state_dict({name: value.unsqueeze(0) for name, value in decode_state(result["best_state"]).items()})
+    return net.to(device).eval()
+
+
+def forward_seconds(model: str, splits: dict, device, repeats: int = 200) -> float:
+    """Mean wall time of one forward pass on a batch of 100 systems, one run, as the paper times it."""
+    net = MODELS[model]([generator_for(0, device)], PAPER_HYPERPARAMETERS["hidden"], PAPER_HYPERPARAMETERS["layers"]).to(device).eval()
+    test = {key: value[:PAPER_HYPERPARAMETERS["batch_size"]].unsqueeze(0).to(device)
+            for key, value in splits["test"].items() if key != "trajectory"}
+    others = neighbours(test["x"].shape[2], device)
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    with torch.no_grad():
+        for _ in range(10):
+            net(test["x"], test["v"], test["charges"], others)
+        synchronize()
+        began = time.perf_counter()
+        for _ in range(repeats):
+            net(test["x"], test["v"], test["charges"], others)
+        synchronize()
+    return (time.perf_counter() - began) / repeats
