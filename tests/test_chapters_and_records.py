@@ -140,3 +140,33 @@ def test_the_catalogue_is_valid_and_complete():
     titles = [row["title"] for row in rows]
     assert len(titles) == len(set(titles)) == 215
     assert {row["chapter"] for row in rows if row["status"] == "replicated"} <= set(chapters.all_chapters())
+
+
+def test_claims_compared_by_rank_judge_the_ordering_of_the_models_that_ran(book):
+    """Hardware-bound claims (timings): reproduced when the model's place among its group's claims
+    that ran is its place in the paper, whatever the absolute values."""
+    path = book / "replications/gat/claims.yaml"
+    data = yaml.safe_load(path.read_text())
+    for claim in data["claims"]:
+        claim.update({"compare": "rank", "rank_group": "time", "decimals": 3})
+    path.write_text(yaml.safe_dump(data))
+    chapter = chapters.get_chapter("gat", book)
+    paper = {c.id: c.paper_value for c in chapter.claims}          # GAT Cora 83.0 > GCN Cora 81.5, ...
+    ranked = sorted(paper, key=paper.get)
+    same_order = {cid: [float(i)] for i, cid in enumerate(ranked[:3])}
+    fake_record(book, same_order, not_run=ranked[3:])
+    results = {r.claim.id: r.verdict for r in verdicts.claim_results(chapter)}
+    assert all(results[cid] == verdicts.REPRODUCED for cid in same_order)
+    swapped = {ranked[0]: [1.0], ranked[1]: [0.0], ranked[2]: [2.0]}
+    fake_record(book, swapped, not_run=ranked[3:])
+    results = {r.claim.id: r.verdict for r in verdicts.claim_results(chapter)}
+    assert [results[c] for c in ranked[:3]] == [verdicts.NOT_REPRODUCED, verdicts.NOT_REPRODUCED, verdicts.REPRODUCED]
+
+
+def test_a_rank_claim_needs_its_group(book):
+    path = book / "replications/gat/claims.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["claims"][0]["compare"] = "rank"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ReprobookError, match="needs a 'rank_group'"):
+        chapters.get_chapter("gat", book)

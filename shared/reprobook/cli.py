@@ -37,8 +37,9 @@ def command_list(args) -> int:
         results = claim_results(chapter)
         print(f"{chapter.id}: {chapter.title} ({chapter.year}) — {badge(results)}, status {chapter.status}")
         for r in results:
-            paper = format_value(r.claim.paper_value, r.claim.paper_std)
-            print(f"  {r.claim.id:<24} paper {paper:<12} ours {format_value(r.mean, r.std, r.n):<22} {r.verdict}")
+            paper = format_value(r.claim.paper_value, r.claim.paper_std, decimals=r.claim.decimals)
+            ours = format_value(r.mean, r.std, r.n, decimals=r.claim.decimals)
+            print(f"  {r.claim.id:<28} paper {paper:<12} ours {ours:<22} {r.verdict}")
     return 0
 
 
@@ -49,7 +50,7 @@ def command_verify(args) -> int:
         print(f"{chapter.id}: {badge(claim_results(chapter))}")
         for r in claim_results(chapter):
             detail = f" ({r.reason})" if r.reason and r.verdict != "not run yet" else ""
-            print(f"  {r.claim.id:<24} {r.verdict}{detail[:160]}")
+            print(f"  {r.claim.id:<28} {r.verdict}{detail[:160]}")
         problems.extend(chapter_problems(chapter))
     for problem in problems:
         print(f"FAIL: {problem}")

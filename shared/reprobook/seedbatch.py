@@ -16,12 +16,22 @@ import torch
 from .errors import ReprobookError
 
 
+def _uniform_(tensor: torch.Tensor, bound: float, generator: torch.Generator) -> None:
+    """U(-bound, bound) into ``tensor`` from ``generator``, drawn where the generator lives (a CUDA
+    generator cannot fill a CPU tensor; models are built on the CPU and moved afterwards). The draws
+    are the ones ``tensor.uniform_(..., generator=generator)`` makes on the generator's device."""
+    if tensor.device == generator.device:
+        tensor.uniform_(-bound, bound, generator=generator)
+    else:
+        tensor.copy_(torch.empty(tensor.shape, dtype=tensor.dtype, device=generator.device).uniform_(-bound, bound, generator=generator))
+
+
 def glorot_(weight: torch.Tensor, fan_in: int, fan_out: int, generators: list[torch.Generator]) -> None:
     """Glorot-uniform initialisation (Glorot and Bengio, 2010) of ``weight[s]`` from run ``s``'s stream."""
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     with torch.no_grad():
         for s, generator in enumerate(generators):
-            weight[s].uniform_(-bound, bound, generator=generator)
+            _uniform_(weight[s], bound, generator)
 
 
 def linear_init_(weight: torch.Tensor, bias: torch.Tensor, fan_in: int, generators: list[torch.Generator]) -> None:
@@ -30,8 +40,8 @@ def linear_init_(weight: torch.Tensor, bias: torch.Tensor, fan_in: int, generato
     bound = 1.0 / math.sqrt(fan_in)
     with torch.no_grad():
         for s, generator in enumerate(generators):
-            weight[s].uniform_(-bound, bound, generator=generator)
-            bias[s].uniform_(-bound, bound, generator=generator)
+            _uniform_(weight[s], bound, generator)
+            _uniform_(bias[s], bound, generator)
 
 
 def keep_mask(shape, p: float, generators: list[torch.Generator], seed_dim: int, device) -> torch.Tensor:
