@@ -44,6 +44,32 @@ PINNED_SHA256 = {
     "Planetoid/CiteSeer/raw/ind.citeseer.x": "d20de19150741e555de0ed037195630fc194114ebc7fd72ced62810148aa22f6",
     "Planetoid/CiteSeer/raw/ind.citeseer.y": "8ba87e515d8e3ee3cf52f6d2c5b86aa73f11ecad825a808455209ec26cd54924",
 }
+# sha256 of the SCAN split files (Lake and Baroni, 2018) at SCAN_URL (brendenlake/SCAN, commit c4b756c).
+SCAN_URL = "https://raw.githubusercontent.com/brendenlake/SCAN/master"
+PINNED_SHA256 |= {
+    "SCAN/add_prim_split/tasks_test_addprim_jump.txt": "8147ae2651422c701162e174d9d66158daa57858a26b30317ac61797118ac7a5",
+    "SCAN/add_prim_split/tasks_test_addprim_turn_left.txt": "15a82c2d25ac7c3c1fff7e18051fb085974ef3617de895c520d02144396a10e2",
+    "SCAN/add_prim_split/tasks_train_addprim_jump.txt": "e3c78485692e028eed4205e1b8b3fd0e785ef2c12d45b5b89204dadf5b239e23",
+    "SCAN/add_prim_split/tasks_train_addprim_turn_left.txt": "1b3fed86055dd7689d217f1b90cc8960aeb1cf200f4f209dc47935761b05304c",
+    "SCAN/length_split/tasks_test_length.txt": "0760752ed34a75116ae11dcc1ee17526b7500060da1366540730fa24894d7db3",
+    "SCAN/length_split/tasks_train_length.txt": "b034212dc7cf87ce62f3a067dd6ad49c4d5cd18d51d615d13825516bcb1ebbc2",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p1.txt": "8c87bf032c2521390f13ea17b726e42b9b40701324679dfa54868ace594ff77b",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p16.txt": "f2f2df8b8b2a9bc222d0eb14fe3114f4de7fd487662fb61f02243be661cb0c59",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p2.txt": "ff8e4b517eeb570aeafbbdab2036f4503082688da24abfb7acecad20b79ba953",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p32.txt": "2bac92d5f092df6f7265088719963c133520f0ba312a7bbeb17ee0ffc8ee2a6e",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p4.txt": "c9d91bc007b157657ec10cecf22f990556ae367e29f564ae407fcf2eeba906e8",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p64.txt": "754a68645431a35c76bc4902e242686759f03758e6ccefb533e4b60e268147de",
+    "SCAN/simple_split/size_variations/tasks_test_simple_p8.txt": "d10b0a62bdbc6f470d62f6873c03f0c9df0a3151c55a36bb1dcb3c63531ba799",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p1.txt": "875a486ebef42d5cb601ea26107b9e6d6abbbacd9dcd822ebbc852054cc09ae6",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p16.txt": "302c01e9e5e3ed30bcaeac813be9c5cd67853a546548467030f523af86ab8821",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p2.txt": "3f20269e04e6700ed986f60b2f471aec64c795ccbb24e7d0e28c6932c0ddf96e",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p32.txt": "7324fd702a56753f041e069618dc3e0fcffe13639c0991ea45f71055eda9e5c9",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p4.txt": "f7ef57392e45c6eb92a92841b98d6d129ce9b6625a2b560da49f579e1a9a002d",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p64.txt": "5e8427016616c21d21a9f8a6826c9dcb1dbfe5dca30ad7e0786419b8f7ec6e0c",
+    "SCAN/simple_split/size_variations/tasks_train_simple_p8.txt": "b65598c5c9354c6c53f5aa28b6a9af7097b5b1351d36405f3497a94de6021715",
+    "SCAN/simple_split/tasks_test_simple.txt": "1fe1c8f5a19d0dc40e41bab94278f45f66f3dc415a978bd29855a23440610fc6",
+    "SCAN/simple_split/tasks_train_simple.txt": "941bb8a088c5f53ceff12fde902dc008933cf0c4203cc672c47b5f79d73262dd",
+}
 
 
 def cache_dir() -> Path:
@@ -116,6 +142,15 @@ def ensure_verified(relative: str, url: str) -> Path:
         path.unlink()
         raise ReprobookError(f"data file {relative} from {url} has sha256 {actual}, expected {expected}; removed it")
     return path
+
+
+def scan_file(split_file: str) -> Path:
+    """One of SCAN's split files (e.g. ``simple_split/tasks_train_simple.txt``), fetched and checked."""
+    relative = f"SCAN/{split_file}"
+    if relative not in PINNED_SHA256:
+        known = sorted(k.removeprefix("SCAN/") for k in PINNED_SHA256 if k.startswith("SCAN/"))
+        raise ReprobookError(f"unknown SCAN file {split_file!r}; known files: {', '.join(known)}")
+    return ensure_verified(relative, f"{SCAN_URL}/{split_file}")
 
 
 def planetoid(name: str):

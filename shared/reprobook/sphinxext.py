@@ -215,6 +215,12 @@ class BenchmarkResult(_MarkdownDirective):
         if not path.is_file():
             return [f"*No result yet for `{self.arguments[0]}`: run its script in `benchmarks/`.*"]
         result = json.loads(path.read_text())
+        if "rows" in result and "plain_updates_per_second" in result["rows"][0]:     # benchmarks/scan_speed.py
+            rows = [[r["model"], f"{r['plain_updates_per_second']:.1f}", f"{r['ours_updates_per_second']:.1f}",
+                     f"{r['speedup']:.2f}×"] for r in result["rows"]]
+            lines = _list_table(["Architecture", "tutorial loop: updates/s", "ours: updates/s", "ours / tutorial"], rows)
+            return lines + ["", f"Measured on {result['device']}, torch {result['torch']}, {result['updates_timed']} "
+                            f"updates, best of {result['repeats']}, both loops in one process."]
         if "rows" in result:            # a per-model comparison (benchmarks/egnn_speed.py)
             rows = [[r["model"], f"{r['plain_ms_per_run_epoch']:.1f}", f"{r['ours_ms_per_run_epoch']:.1f}",
                      str(r["runs_side_by_side"]), f"{r['speedup']:.2f}×"] for r in result["rows"]]

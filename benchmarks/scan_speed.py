@@ -1,0 +1,98 @@
+"""Training speed on SCAN: our update against a straightforward per-token loop, in one process.
+
+The straightforward loop is PyTorch's seq2seq tutorial, which the paper built on: the encoder reads
+the command one token per call, the decoder always runs one step per call, and each step's choice is
+read back with ``.item()``. Ours (``replications/scan/protocol.py``) packs the command into one
+encoder call and, when teacher forcing, runs the whole decoder in one call (no attention). Same
+model, data, sampling, clipping and optimiser. Prints updates per second and their ratio.
+
+    python benchmarks/scan_speed.py --updates 500
+"""
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = ROOT / "replications" / "scan"
+sys.path.insert(0, str(CHAPTER))
+
+from scan_data import EOS, SOS, load_split  # noqa: E402
+from reprobook.device import device_description  # noqa: E402
+
+spec = importlib.util.spec_from_file_location("scan_protocol", CHAPTER / "protocol.py")
+protocol = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(protocol)
+
+
+def tutorial_updates(split, architecture: str, updates: int) -> float:
+    """Updates per second of the tutorial's loop."""
+    sos, eos = split.actions.index[SOS], split.actions.index[EOS]
+    pairs = protocol.encoded_pairs(split, split.train, torch.device("cpu"))
+    torch.manual_seed(0)
+    model = protocol.build(split, architecture)
+    optimizer = torch.optim.Adam(model.parameters(), lr=protocol.PAPER_PROTOCOL["lr"])
+    model.train()
+    began = time.perf_counter()
+    for _ in range(updates):
+        command, action = pairs[torch.randint(len(pairs), ()).item()]
+        teacher_forcing = torch.rand(()).item() < protocol.PAPER_PROTOCOL["teacher_forcing"]
+        optimizer.zero_grad()
+        state, outputs = None, []
+        for token in command:
+            output, state = model.encoder(model.drop(model.command_embedding(token.view(1, 1))), state)
+            outputs.append(output[:, 0])
+        memory = torch.stack(outputs, 1)
+        mask = torch.ones(1, len(command), dtype=torch.bool)
+        previous, loss = torch.tensor([sos]), 0.0
+        for target in action:
+            log_probs, state = model.step(previous, state, memory, mask)
+            loss = loss + F.nll_loss(log_probs, target.view(1))
+            if teacher_forcing:
+                previous = target.view(1)
+            else:
+                previous = log_probs.argmax(-1).detach()
+                if previous.item() == eos:
+                    break
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), protocol.PAPER_PROTOCOL["clip_norm"])
+        optimizer.step()
+    return updates / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--architectures", nargs="+", default=["overall-best", "top: length"])
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args()
+    split = load_split("simple")
+    cpu = torch.device("cpu")
+    rows = []
+    for architecture in args.architectures:
+        plain, ours = [], []
+        for _ in range(args.repeats):
+            plain.append(tutorial_updates(split, architecture, args.updates))
+            ours.append(protocol.train_run(split, architecture, 0, args.updates, cpu, log=lambda *a: None)[1]["updates_per_second"])
+        best_plain, best_ours = max(plain), max(ours)
+        rows.append({"model": architecture, "plain_updates_per_second": best_plain, "ours_updates_per_second": best_ours,
+                     "speedup": best_ours / best_plain})
+        print(f"{architecture:>14}: tutorial loop {best_plain:6.1f} updates/s, ours {best_ours:6.1f}: "
+              f"{best_ours / best_plain:.2f}x", flush=True)
+    result = {"benchmark": "scan_training", "device": device_description(cpu), "torch": torch.__version__,
+              "python": platform.python_version(), "updates_timed": args.updates, "repeats": args.repeats, "rows": rows}
+    out = Path(args.output) / "scan_training_cpu.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()

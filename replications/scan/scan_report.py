@@ -1,0 +1,42 @@
+"""What the SCAN notebooks show: claims into records, accuracy by length, failure examples."""
+import numpy as np
+
+
+def record_runs(record, claim_id: str, runs: list[dict]) -> None:
+    """A claim's per-seed test accuracies, with training accuracy and speed as details."""
+    record.claim(claim_id, [run["accuracy"] for run in runs], train_seconds=sum(run["train_seconds"] for run in runs),
+                 resumed=sum(run["resumed"] for run in runs))
+    record.detail(f"{claim_id}/train_accuracy_on_2000", [run["train_accuracy"] for run in runs])
+    record.detail(f"{claim_id}/updates_per_second", [run["updates_per_second"] for run in runs])
+
+
+def accuracy_by_length(runs: list[dict], key: str = "by_target_length") -> tuple[list[int], np.ndarray]:
+    """Target lengths and, per run, the exact-match accuracy (%) of the test commands of that length."""
+    lengths = sorted({int(k) for run in runs for k in run[key]})
+    table = np.array([[100 * run[key][str(n)][0] / run[key][str(n)][1] if str(n) in run[key] else np.nan
+                       for n in lengths] for run in runs])
+    return lengths, table
+
+
+def plot_by_length(ax, runs: list[dict], label: str, key: str = "by_target_length", **style) -> None:
+    lengths, table = accuracy_by_length(runs, key)
+    ax.plot(lengths, np.nanmean(table, 0), marker="o", ms=3, label=label, **style)
+
+
+def failure_table(runs: list[dict], count: int = 8) -> str:
+    """Markdown: test commands the first run got wrong, with the truth and its output."""
+    rows = ["| command | truth | ours |", "|---|---|---|"]
+    for command, truth, ours in runs[0]["failures"][:count]:
+        rows.append(f"| {command} | {truth} | {ours or '(nothing)'} |")
+    return "\n".join(rows)
+
+
+def check_runs(results: dict, actions, tier: str) -> None:
+    """Sanity bounds: outputs are action sequences; on the full tier every run fits its training set
+    (the paper: training accuracy above 99.5 % for the overall-best network, 95 % for the others)."""
+    for claim_id, runs in results.items():
+        for run in runs:
+            assert 0.0 <= run["accuracy"] <= 100.0
+            assert all(token in actions.tokens for _, _, ours in run["failures"] for token in ours.split())
+            if tier == "full":
+                assert run["train_accuracy"] >= 95.0, f"{claim_id}, seed {run['seed']}: training accuracy {run['train_accuracy']:.1f} %"
