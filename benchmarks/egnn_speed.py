@@ -11,7 +11,6 @@ are timed alternately. Prints seconds per run-epoch and their ratio; writes a JS
     python benchmarks/egnn_speed.py --models EGNN --epochs 5
 """
 import argparse
-import importlib.util
 import json
 import platform
 import sys
@@ -26,12 +25,11 @@ sys.path.insert(0, str(CHAPTER))
 
 import nbody  # noqa: E402
 from egnn_model import MODELS, neighbours  # noqa: E402
+from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.device import device_description, resolve_device  # noqa: E402
 from reprobook.seeding import generator_for  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("egnn_protocol", CHAPTER / "protocol.py")
-protocol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(protocol)
+protocol = chapter_module("egnn", "protocol")
 
 
 def plain_run(model: str, splits: dict, device, epochs: int) -> None:

@@ -9,7 +9,6 @@ model, data, sampling, clipping and optimiser. Prints updates per second and the
     python benchmarks/scan_speed.py --updates 500
 """
 import argparse
-import importlib.util
 import json
 import platform
 import sys
@@ -24,11 +23,10 @@ CHAPTER = ROOT / "replications" / "scan"
 sys.path.insert(0, str(CHAPTER))
 
 from scan_data import EOS, SOS, load_split  # noqa: E402
+from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.device import device_description  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("scan_protocol", CHAPTER / "protocol.py")
-protocol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(protocol)
+protocol = chapter_module("scan", "protocol")
 
 
 def tutorial_updates(split, architecture: str, updates: int) -> float:

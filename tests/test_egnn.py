@@ -1,5 +1,4 @@
 """EGNN chapter: the N-body simulator, the defining equivariance of EGNN, and the batched training."""
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -12,15 +11,12 @@ sys.path.insert(0, str(CHAPTER))
 
 import nbody  # noqa: E402
 from egnn_model import EGNN, GNN, MODELS, RadialField, equivariance_error, neighbours, random_orthogonal  # noqa: E402
+from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.seeding import generator_for  # noqa: E402
 
 
 def egnn_protocol():
-    """The chapter's protocol module under its own name (every chapter has a ``protocol.py``)."""
-    spec = importlib.util.spec_from_file_location("egnn_protocol", CHAPTER / "protocol.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return chapter_module("egnn", "protocol")
 
 
 def reference_trajectory(charges, positions, velocities, params):

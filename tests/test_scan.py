@@ -3,7 +3,6 @@
 The split files come through the loader: from the internet, or offline from REPROBOOK_OFFLINE_MIRROR
 (CI sets it); without either, the data tests fail with the loader's message naming the file.
 """
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,12 +13,11 @@ CHAPTER = Path(__file__).resolve().parents[1] / "replications" / "scan"
 sys.path.insert(0, str(CHAPTER))
 
 import scan_data  # noqa: E402
+from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.errors import ReprobookError  # noqa: E402
 from seq2seq_model import Seq2Seq  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("scan_protocol", CHAPTER / "protocol.py")
-protocol = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(protocol)
+protocol = chapter_module("scan", "protocol")
 
 # Line counts of the authors' files (brendenlake/SCAN; the mirror's MANIFEST lists the same).
 LINE_COUNTS = {"simple": (16728, 4182), "length": (16990, 3920), "addprim_jump": (14670, 7706),
