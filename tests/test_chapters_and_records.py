@@ -170,3 +170,8 @@ def test_a_rank_claim_needs_its_group(book):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ReprobookError, match="needs a 'rank_group'"):
         chapters.get_chapter("gat", book)
+
+
+def test_a_chapter_module_that_does_not_exist_is_a_clear_error():
+    with pytest.raises(ReprobookError, match="no module nope.py in replications/egnn"):
+        chapters.chapter_module("egnn", "nope")
