@@ -44,6 +44,11 @@ def test_unknown_device():
     assert_clean_error(code, err, "unknown device 'tpu'")
 
 
+def test_unknown_notebook_lists_the_chapters_notebooks():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_jump")
+    assert_clean_error(code, err, "no notebook 'scan_jump'", "scan_simple, scan_length, scan_addprim")
+
+
 def test_bad_seeds():
     code, _, err = reprobook("run", "gat", "--seeds", "a-b")
     assert_clean_error(code, err, "--seeds")

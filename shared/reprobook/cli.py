@@ -68,6 +68,9 @@ def command_run(args) -> int:
     tier = check_tier(args.tier)
     resolve_device(args.device)
     seeds = parse_seeds(args.seeds)
+    notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
+    if args.notebook is not None and args.notebook not in chapter.notebooks:
+        raise ReprobookError(f"chapter {chapter.id} has no notebook {args.notebook!r}; its notebooks: {', '.join(chapter.notebooks)}")
     if args.output_dir:
         output_dir = Path(args.output_dir).resolve()
     elif tier == "full":
@@ -75,7 +78,7 @@ def command_run(args) -> int:
     else:
         output_dir = repo_root() / "_build" / "smoke" / chapter.id
     output_dir.mkdir(parents=True, exist_ok=True)
-    for notebook in chapter.notebooks:
+    for notebook in notebooks:
         source = chapter.notebook_source(notebook)
         executed = output_dir / f"{notebook}.ipynb"
         with tempfile.TemporaryDirectory() as scratch:
@@ -107,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("chapter")
     run.add_argument("--tier", default="smoke", help=f"one of {', '.join(TIERS)} (default: smoke)")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    run.add_argument("--notebook", help="run only this one of the chapter's notebooks (default: all of them)")
     run.add_argument("--seeds", help="seeds to run, e.g. 0-99 or 0,1,5 (default: the tier's)")
     run.add_argument("--output-dir", help="where the executed notebook, records/ and figures/ go "
                                           "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
