@@ -32,11 +32,30 @@ def failure_table(runs: list[dict], count: int = 8) -> str:
 
 
 def check_runs(results: dict, actions, tier: str) -> None:
-    """Sanity bounds: outputs are action sequences; on the full tier every run fits its training set
-    (the paper: training accuracy above 99.5 % for the overall-best network, 95 % for the others)."""
+    """Sanity bounds: outputs are action sequences; on the full tier every run has learned its training
+    set well beyond chance (an untrained network scores 0 %). How close each run comes to the paper's
+    own training accuracies is shown by ``training_accuracy_table``, not asserted."""
     for claim_id, runs in results.items():
         for run in runs:
             assert 0.0 <= run["accuracy"] <= 100.0
             assert all(token in actions.tokens for _, _, ours in run["failures"] for token in ours.split())
             if tier == "full":
-                assert run["train_accuracy"] >= 95.0, f"{claim_id}, seed {run['seed']}: training accuracy {run['train_accuracy']:.1f} %"
+                assert run["train_accuracy"] >= 50.0, f"{claim_id}, seed {run['seed']}: training accuracy {run['train_accuracy']:.1f} %"
+
+
+# Sec. 3: "Training accuracy was above 99.5% for the overall-best network in each of the key
+# experiments, and it was at least 95% for the top-performers in each experiment specifically."
+PAPER_TRAINING_ACCURACY = {"overall-best": 99.5, "top": 95.0}
+
+
+def training_accuracy_table(results: dict, claims: dict) -> str:
+    """Markdown: each run's exact-match accuracy on the first 2,000 training commands, against the
+    paper's statement about training accuracy."""
+    rows = ["| claim | architecture | seed | training accuracy (%) | the paper's |", "|---|---|---|---|---|"]
+    for claim_id, runs in results.items():
+        architecture = claims[claim_id].model
+        bar = PAPER_TRAINING_ACCURACY["overall-best" if architecture == "overall-best" else "top"]
+        for run in runs:
+            shortfall = " (below)" if run["train_accuracy"] < bar else ""
+            rows.append(f"| {claim_id} | {architecture} | {run['seed']} | {run['train_accuracy']:.1f}{shortfall} | at least {bar:g} |")
+    return "\n".join(rows)
