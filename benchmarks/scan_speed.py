@@ -7,6 +7,7 @@ encoder call and, when teacher forcing, runs the whole decoder in one call (no a
 model, data, sampling, clipping and optimiser. Prints updates per second and their ratio.
 
     python benchmarks/scan_speed.py --updates 500
+    python benchmarks/scan_speed.py --device cuda    # both loops on the GPU
 """
 import argparse
 import json
@@ -24,17 +25,17 @@ sys.path.insert(0, str(CHAPTER))
 
 from scan_data import EOS, SOS, load_split  # noqa: E402
 from reprobook.chapters import chapter_module  # noqa: E402
-from reprobook.device import device_description  # noqa: E402
+from reprobook.device import device_description, resolve_device  # noqa: E402
 
 protocol = chapter_module("scan", "protocol")
 
 
-def tutorial_updates(split, architecture: str, updates: int) -> float:
+def tutorial_updates(split, architecture: str, updates: int, device) -> float:
     """Updates per second of the tutorial's loop."""
     sos, eos = split.actions.index[SOS], split.actions.index[EOS]
-    pairs = protocol.encoded_pairs(split, split.train, torch.device("cpu"))
+    pairs = protocol.encoded_pairs(split, split.train, device)
     torch.manual_seed(0)
-    model = protocol.build(split, architecture)
+    model = protocol.build(split, architecture).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=protocol.PAPER_PROTOCOL["lr"])
     model.train()
     began = time.perf_counter()
@@ -47,8 +48,8 @@ def tutorial_updates(split, architecture: str, updates: int) -> float:
             output, state = model.encoder(model.drop(model.command_embedding(token.view(1, 1))), state)
             outputs.append(output[:, 0])
         memory = torch.stack(outputs, 1)
-        mask = torch.ones(1, len(command), dtype=torch.bool)
-        previous, loss = torch.tensor([sos]), 0.0
+        mask = torch.ones(1, len(command), dtype=torch.bool, device=device)
+        previous, loss = torch.tensor([sos], device=device), 0.0
         for target in action:
             log_probs, state = model.step(previous, state, memory, mask)
             loss = loss + F.nll_loss(log_probs, target.view(1))
@@ -69,24 +70,25 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--architectures", nargs="+", default=["overall-best", "top: length"])
+    parser.add_argument("--device", default="cpu", help="the paper's batch size of 1 suits a CPU; 'auto' or 'cuda' to compare")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
     split = load_split("simple")
-    cpu = torch.device("cpu")
+    device = resolve_device(args.device)
     rows = []
     for architecture in args.architectures:
         plain, ours = [], []
         for _ in range(args.repeats):
-            plain.append(tutorial_updates(split, architecture, args.updates))
-            ours.append(protocol.train_run(split, architecture, 0, args.updates, cpu, log=lambda *a: None)[1]["updates_per_second"])
+            plain.append(tutorial_updates(split, architecture, args.updates, device))
+            ours.append(protocol.train_run(split, architecture, 0, args.updates, device, log=lambda *a: None)[1]["updates_per_second"])
         best_plain, best_ours = max(plain), max(ours)
         rows.append({"model": architecture, "plain_updates_per_second": best_plain, "ours_updates_per_second": best_ours,
                      "speedup": best_ours / best_plain})
         print(f"{architecture:>14}: tutorial loop {best_plain:6.1f} updates/s, ours {best_ours:6.1f}: "
               f"{best_ours / best_plain:.2f}x", flush=True)
-    result = {"benchmark": "scan_training", "device": device_description(cpu), "torch": torch.__version__,
+    result = {"benchmark": "scan_training", "device": device_description(device), "torch": torch.__version__,
               "python": platform.python_version(), "updates_timed": args.updates, "repeats": args.repeats, "rows": rows}
-    out = Path(args.output) / "scan_training_cpu.json"
+    out = Path(args.output) / f"scan_training_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written {out}")

@@ -54,6 +54,18 @@ def test_bad_seeds():
     assert_clean_error(code, err, "--seeds")
 
 
+def test_malformed_or_reserved_parameter():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "sizes")
+    assert_clean_error(code, err, "expected NAME=VALUE")
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "seeds=[1]")
+    assert_clean_error(code, err, "use --seeds")
+
+
+def test_parameter_the_notebook_lacks_lists_its_parameters():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "epochs=5")
+    assert_clean_error(code, err, "no parameter 'epochs'", "sizes")
+
+
 def test_malformed_claims_file_names_file_and_field(tmp_path):
     (tmp_path / "_toc.yml").write_text("root: x\n")
     chapter = tmp_path / "replications" / "broken"
@@ -81,3 +93,8 @@ def test_missing_data_offline_names_file_address_and_setting(tmp_path):
     assert len(error) == 1 and "Traceback" not in result.stderr
     for fragment in ("Planetoid/Cora/raw/ind.cora", "https://github.com/kimiyoung/planetoid", "REPROBOOK_OFFLINE_MIRROR"):
         assert fragment in error[0]
+
+
+def test_sizes_outside_the_papers_are_refused():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "sizes=[3]")
+    assert_clean_error(code, err, "sizes [3]", "[1, 2, 4, 8, 16, 32, 64]")

@@ -4,6 +4,7 @@ Bad input (an unknown chapter, tier or device, a malformed claims file, missing 
 one-line ``error: ...`` and exit status 2; a failed verification exits with status 1.
 """
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,24 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if not seeds or min(seeds) < 0:
         raise ReprobookError(f"--seeds {text!r}: expected at least one non-negative seed")
     return seeds
+
+
+RUN_OPTIONS = {"tier": "--tier", "device": "--device", "seeds": "--seeds", "output_dir": "--output-dir"}
+
+
+def parse_parameters(items: list[str] | None) -> dict:
+    """``NAME=VALUE`` pairs as notebook parameters, each VALUE read as YAML (``64``, ``[1, 8]``, ``null``)."""
+    import yaml
+
+    parameters = {}
+    for item in items or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name.isidentifier():
+            raise ReprobookError(f"--parameter {item!r}: expected NAME=VALUE, e.g. sizes=[1,8,64]")
+        if name in RUN_OPTIONS:
+            raise ReprobookError(f"--parameter {name}: use {RUN_OPTIONS[name]} for that")
+        parameters[name] = yaml.safe_load(value)
+    return parameters
 
 
 def command_list(args) -> int:
@@ -61,6 +80,7 @@ def command_run(args) -> int:
     import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     from .device import resolve_device
 
@@ -68,6 +88,7 @@ def command_run(args) -> int:
     tier = check_tier(args.tier)
     resolve_device(args.device)
     seeds = parse_seeds(args.seeds)
+    extra = parse_parameters(args.parameter)
     notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
     if args.notebook is not None and args.notebook not in chapter.notebooks:
         raise ReprobookError(f"chapter {chapter.id} has no notebook {args.notebook!r}; its notebooks: {', '.join(chapter.notebooks)}")
@@ -78,20 +99,27 @@ def command_run(args) -> int:
     else:
         output_dir = repo_root() / "_build" / "smoke" / chapter.id
     output_dir.mkdir(parents=True, exist_ok=True)
+    kernel_config = Config()
+    if os.name == "posix":    # a TCP kernel warns about unencrypted traffic on every run; a Unix socket stays local
+        kernel_config.KernelManager.transport = "ipc"
     for notebook in notebooks:
         source = chapter.notebook_source(notebook)
         executed = output_dir / f"{notebook}.ipynb"
         with tempfile.TemporaryDirectory() as scratch:
             converted = Path(scratch) / f"{notebook}.ipynb"
             jupytext.write(jupytext.read(source), converted)
-            parameters = {"tier": tier, "device": args.device, "output_dir": str(output_dir)}
+            unknown = sorted(set(extra) - set(papermill.inspect_notebook(str(converted))))
+            if unknown:
+                raise ReprobookError(f"{chapter.id}/{notebook} has no parameter {', '.join(map(repr, unknown))}; its "
+                                     f"parameters: {', '.join(papermill.inspect_notebook(str(converted)))}")
+            parameters = {"tier": tier, "device": args.device, "output_dir": str(output_dir)} | extra
             if seeds is not None:
                 parameters["seeds"] = seeds
             print(f"running {chapter.id}/{notebook} on the {tier} tier ({args.device}) -> {executed}")
             try:
                 papermill.execute_notebook(str(converted), str(executed), parameters=parameters,
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
-                                           kernel_name="python3", log_output=args.verbose)
+                                           kernel_name="python3", log_output=args.verbose, config=kernel_config)
             except PapermillExecutionError as error:
                 if error.ename == "ReprobookError":
                     raise ReprobookError(error.evalue) from None
@@ -112,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     run.add_argument("--notebook", help="run only this one of the chapter's notebooks (default: all of them)")
     run.add_argument("--seeds", help="seeds to run, e.g. 0-99 or 0,1,5 (default: the tier's)")
+    run.add_argument("--parameter", "-p", action="append", metavar="NAME=VALUE",
+                     help="another of the notebook's parameters, VALUE as YAML, e.g. -p sizes=[1,8,64]")
     run.add_argument("--output-dir", help="where the executed notebook, records/ and figures/ go "
                                           "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
     run.add_argument("--verbose", action="store_true", help="stream the notebooks' output (training progress) here")

@@ -278,6 +278,8 @@ class Catalogue(_MarkdownDirective):
                 status = f"{_badge_role(badge(claim_results(chapter)))} replicated"
             else:
                 status = row["status"]
+                if row["chapter"] in chapters:      # a chapter in progress: its page already shows what has run
+                    title = _chapter_link(chapters[row["chapter"]], title)
             table.append([title, status, row["reason"] or ""])
         return lines + _list_table(["Paper", "Status", "Note"], table, widths="60 15 25")
 
