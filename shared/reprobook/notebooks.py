@@ -1,4 +1,5 @@
 """Cells that every chapter's notebook ends with: its own paper-vs-ours table and its runtime."""
+from .verdicts import format_value
 
 
 def paper_vs_ours(claims: dict, payload: dict) -> str:
@@ -6,12 +7,12 @@ def paper_vs_ours(claims: dict, payload: dict) -> str:
     rows = ["| claim | paper | ours (mean ± std, n) | gap |", "|---|---|---|---|"]
     for claim_id, claim in claims.items():
         d = claim.decimals
-        paper = f"{claim.paper_value:.{d}f}" + (f" ± {claim.paper_std:.{d}f}" if claim.paper_std else "")
+        paper = format_value(claim.paper_value, claim.paper_std, decimals=d)
         entry = payload["claims"].get(claim_id)
         if entry is None or entry["status"] != "run":
             rows.append(f"| {claim_id} | {paper} | not run | |")
         else:
-            rows.append(f"| {claim_id} | {paper} | {entry['mean']:.{d}f} ± {entry['std']:.{d}f} ({entry['n']}) "
+            rows.append(f"| {claim_id} | {paper} | {format_value(entry['mean'], entry['std'], decimals=d)} ({entry['n']}) "
                         f"| {entry['mean'] - claim.paper_value:+.{d}f} |")
     return "\n".join(rows)
 
