@@ -66,6 +66,12 @@ def test_parameter_the_notebook_lacks_lists_its_parameters():
     assert_clean_error(code, err, "no parameter 'epochs'", "sizes")
 
 
+def test_parameter_one_notebook_lacks_stops_the_chapter_before_any_runs():
+    code, out, err = reprobook("run", "scan", "-p", "sizes=[64]")
+    assert_clean_error(code, err, "scan/scan_length has no parameter 'sizes'")
+    assert "running" not in out
+
+
 def test_malformed_claims_file_names_file_and_field(tmp_path):
     (tmp_path / "_toc.yml").write_text("root: x\n")
     chapter = tmp_path / "replications" / "broken"

@@ -102,22 +102,24 @@ def command_run(args) -> int:
     kernel_config = Config()
     if os.name == "posix":    # a TCP kernel warns about unencrypted traffic on every run; a Unix socket stays local
         kernel_config.KernelManager.transport = "ipc"
-    for notebook in notebooks:
-        source = chapter.notebook_source(notebook)
-        executed = output_dir / f"{notebook}.ipynb"
-        with tempfile.TemporaryDirectory() as scratch:
-            converted = Path(scratch) / f"{notebook}.ipynb"
-            jupytext.write(jupytext.read(source), converted)
-            unknown = sorted(set(extra) - set(papermill.inspect_notebook(str(converted))))
+    with tempfile.TemporaryDirectory() as scratch:
+        converted = {}
+        for notebook in notebooks:     # every -p is checked against every notebook before any of them runs
+            converted[notebook] = Path(scratch) / f"{notebook}.ipynb"
+            jupytext.write(jupytext.read(chapter.notebook_source(notebook)), converted[notebook])
+            known = papermill.inspect_notebook(str(converted[notebook]))
+            unknown = sorted(set(extra) - set(known))
             if unknown:
-                raise ReprobookError(f"{chapter.id}/{notebook} has no parameter {', '.join(map(repr, unknown))}; its "
-                                     f"parameters: {', '.join(papermill.inspect_notebook(str(converted)))}")
+                raise ReprobookError(f"{chapter.id}/{notebook} has no parameter {', '.join(map(repr, unknown))}; "
+                                     f"its parameters: {', '.join(known)}")
+        for notebook in notebooks:
+            executed = output_dir / f"{notebook}.ipynb"
             parameters = {"tier": tier, "device": args.device, "output_dir": str(output_dir)} | extra
             if seeds is not None:
                 parameters["seeds"] = seeds
             print(f"running {chapter.id}/{notebook} on the {tier} tier ({args.device}) -> {executed}")
             try:
-                papermill.execute_notebook(str(converted), str(executed), parameters=parameters,
+                papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters,
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
                                            kernel_name="python3", log_output=args.verbose, config=kernel_config)
             except PapermillExecutionError as error:
