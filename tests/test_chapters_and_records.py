@@ -175,3 +175,38 @@ def test_a_rank_claim_needs_its_group(book):
 def test_a_chapter_module_that_does_not_exist_is_a_clear_error():
     with pytest.raises(ReprobookError, match="no module nope.py in replications/egnn"):
         chapters.chapter_module("egnn", "nope")
+
+
+def test_a_claim_run_on_its_own_seeds_says_which(tmp_path):
+    from reprobook.sphinxext import describe_seeds
+    import torch
+
+    builder = records.RecordBuilder("gat", "gat", "full", ROOT / "replications" / "gat" / "gat.md", torch.device("cpu"),
+                                    [0, 1, 2, 3, 4])
+    entry = builder.claim("cheap-model", [1.0, 2.0], train_seconds=1.0, seeds=[0, 1])
+    assert entry["seeds"] == [0, 1] and entry["n"] == 2
+    assert "seeds" not in builder.claim("other", [1.0], train_seconds=1.0)
+    with pytest.raises(ValueError, match="2 values but 1 seeds"):
+        builder.claim("cheap-model", [1.0, 2.0], train_seconds=1.0, seeds=[0])
+    assert describe_seeds([0, 1, 2, 3, 4]) == "5 (0–4)"
+    assert describe_seeds([0]) == "1 (0)"
+    assert describe_seeds([0, 2, 7]) == "3 (0, 2, 7)"
+
+
+def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
+    from reprobook.sphinxext import measured_value
+
+    chapter = fake_record(book, {"gat-cora": [82.94, 83.36]}, not_run=["gat-pubmed"])
+    record = json.loads(chapter.record_path("gat", "full").read_text())
+    record["details"] = {"gat-cora/epochs": [210, 190], "curve": {"8": [99.51]}}
+    records.atomic_write_json(chapter.record_path("gat", "full"), record)
+    monkeypatch.chdir(book)
+    assert measured_value("gat:gat-cora") == "83.2 ± 0.3"
+    assert measured_value("gat:gat-cora:runs") == "82.9 and 83.4"
+    assert measured_value("gat:gat-cora:n") == "2"
+    assert measured_value("gat:gat-cora/epochs:runs") == "210 and 190"
+    assert measured_value("gat:curve/8") == "99.5"
+    for spec, message in [("gat:gat-pubmed", "has not run"), ("gat:gcn-cora", "no full-tier record"),
+                          ("gat:gat-cora:median", "expected CHAPTER:CLAIM"), ("nope:x", "unknown chapter")]:
+        with pytest.raises(ReprobookError, match=message):
+            measured_value(spec)

@@ -104,3 +104,10 @@ def test_missing_data_offline_names_file_address_and_setting(tmp_path):
 def test_sizes_outside_the_papers_are_refused():
     code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "sizes=[3]")
     assert_clean_error(code, err, "sizes [3]", "[1, 2, 4, 8, 16, 32, 64]")
+
+
+def test_seeds_for_a_claim_the_tier_does_not_run_are_refused():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "-p", "seeds_per_claim={length-top: [0]}")
+    assert_clean_error(code, err, "'length-top' is not a claim of this tier", "length-overall-best")
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "-p", "seeds_per_claim={length-overall-best: 3}")
+    assert_clean_error(code, err, "needs a list of non-negative seeds")

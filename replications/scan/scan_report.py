@@ -5,7 +5,7 @@ import numpy as np
 def record_runs(record, claim_id: str, runs: list[dict]) -> None:
     """A claim's per-seed test accuracies, with training accuracy and speed as details."""
     record.claim(claim_id, [run["accuracy"] for run in runs], train_seconds=sum(run["train_seconds"] for run in runs),
-                 resumed=sum(run["resumed"] for run in runs))
+                 resumed=sum(run["resumed"] for run in runs), seeds=[run["seed"] for run in runs])
     record.detail(f"{claim_id}/train_accuracy_on_2000", [run["train_accuracy"] for run in runs])
     record.detail(f"{claim_id}/updates_per_second", [run["updates_per_second"] for run in runs])
 

@@ -111,8 +111,14 @@ class RecordBuilder:
         }
         self.device = device
 
-    def claim(self, claim_id: str, values: list[float], *, train_seconds: float, resumed: int = 0) -> dict:
+    def claim(self, claim_id: str, values: list[float], *, train_seconds: float, resumed: int = 0,
+              seeds: list[int] | None = None) -> dict:
+        """``seeds``: the seeds behind ``values``, where a notebook runs this claim on other seeds than the record's."""
         entry = {"status": "run", **summarize(values), "train_seconds": train_seconds, "resumed_seeds": resumed}
+        if seeds is not None:
+            if len(seeds) != len(values):
+                raise ValueError(f"{claim_id}: {len(values)} values but {len(seeds)} seeds")
+            entry["seeds"] = list(seeds)
         self.payload["claims"][claim_id] = entry
         return entry
 

@@ -7,16 +7,18 @@ No result is typed into prose: every number on a page comes through one of these
 * ``{replication-claims} CHAPTER``: paper vs ours, one row per claim, with the verdict.
 * ``{replication-runtime} CHAPTER``: device, versions, commit, wall time of the full-tier records.
 * ``{replication-cite} CHAPTER``: BibTeX for our chapter and for the original paper.
+* ``{ours}`CHAPTER:KEY[:runs|:n]` ``: one measured number in running prose (see ``measured_value``).
 """
 import re
 from pathlib import Path
 
 from docutils import nodes
 from docutils.statemachine import StringList
-from sphinx.util.docutils import SphinxDirective
+from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .chapters import all_chapters, get_chapter, repo_root
-from .records import load_record
+from .errors import ReprobookError
+from .records import load_record, summarize
 from .verdicts import NOT_REPRODUCED, REPRODUCED, badge, claim_results, format_value
 
 BADGE_CLASSES = {"[Re]": "success", "[¬Re]": "danger", "partial": "warning", "not run": "secondary", "stale": "danger"}
@@ -137,6 +139,12 @@ class Claims(_MarkdownDirective):
         return lines
 
 
+def describe_seeds(seeds: list[int]) -> str:
+    """``5 (0–4)``, ``1 (0)`` or ``3 (0, 2, 7)``."""
+    contiguous = len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1))
+    return f"{len(seeds)} ({seeds[0]}–{seeds[-1]})" if contiguous else f"{len(seeds)} ({', '.join(map(str, seeds))})"
+
+
 class Runtime(_MarkdownDirective):
     required_arguments = 1
 
@@ -156,13 +164,77 @@ class Runtime(_MarkdownDirective):
                 f"the notebook's own execution: {record['wall_seconds'] / 60:.1f} min "
                 f"(finished seeds are reused from the run store, see the method page)",
                 f"  - peak host memory: {record['peak_memory']['host_max_rss_mb']:.0f} MB",
-                f"  - seeds: {len(record['seeds'])} ({record['seeds'][0]}–{record['seeds'][-1]}); code: commit `{commit}`, "
+                f"  - seeds: {describe_seeds(record['seeds'])}; code: commit `{commit}`, "
                 f"code hash `{record['code_hash'][:12]}`",
                 f"  - versions: {versions}",
             ]
+            lines += [f"  - seeds of `{claim_id}`: {describe_seeds(entry['seeds'])}"
+                      for claim_id, entry in record["claims"].items() if entry.get("seeds", record["seeds"]) != record["seeds"]]
             if "training_path" in record.get("details", {}):
                 lines.append(f"  - training path: {record['details']['training_path']}")
         return lines
+
+
+def measured_value(spec: str) -> str:
+    """The number that ``{ours}`SPEC` `` puts into a chapter's prose, read from its full-tier records.
+
+    ``CHAPTER:CLAIM`` is the claim's mean ± std (std left out for one run), with the claim's decimals;
+    ``CHAPTER:CLAIM:runs`` lists the runs' values ("8.2 and 16.5"); ``CHAPTER:CLAIM:n`` counts them.
+    Instead of a claim, KEY may name a record's detail, a list of per-run values such as
+    ``length-top/oracle_accuracy``, or one inside a mapping such as ``size_curve/8``; it takes the
+    decimals of the claim it starts with.
+    """
+    chapter_id, _, rest = spec.partition(":")
+    key, _, field = rest.partition(":")
+    if not key or field not in ("", "runs", "n"):
+        raise ReprobookError(f"{{ours}}`{spec}`: expected CHAPTER:CLAIM, CHAPTER:CLAIM:runs or CHAPTER:CLAIM:n")
+    chapter = get_chapter(chapter_id)
+    claims = {claim.id: claim for claim in chapter.claims}
+    decimals = claims[key.split("/")[0]].decimals if key.split("/")[0] in claims else 1
+    records = [r for r in (load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks) if r]
+    values = None
+    for record in records:
+        if key in record["claims"]:
+            entry = record["claims"][key]
+            if entry["status"] != "run":
+                raise ReprobookError(f"{{ours}}`{spec}`: {key} has not run ({entry.get('reason', entry['status'])})")
+            values = entry["values"]
+        else:
+            values = _detail(record["details"], key)
+        if values is not None:
+            break
+    if values is None:
+        raise ReprobookError(f"{{ours}}`{spec}`: no full-tier record of chapter {chapter_id} has {key!r}")
+    values = values if isinstance(values, list) else [values]
+    if field == "n":
+        return str(len(values))
+    if field == "runs":
+        texts = [str(value) if isinstance(value, int) else f"{value:.{decimals}f}" for value in values]
+        return " and ".join([", ".join(texts[:-1]), texts[-1]] if len(texts) > 1 else texts)
+    summary = summarize(values)
+    return format_value(summary["mean"], summary["std"], decimals=decimals)
+
+
+def _detail(details: dict, key: str):
+    """``details[key]``, where KEY may go on into a mapping: ``size_curve/8`` is ``details["size_curve"]["8"]``."""
+    if key in details:
+        return details[key]
+    head, _, tail = key.rpartition("/")
+    if not head:
+        return None
+    parent = _detail(details, head)
+    return parent.get(tail) if isinstance(parent, dict) else None
+
+
+class Ours(SphinxRole):
+    def run(self):
+        for path in (repo_root() / "replications").glob("*/records/*.json"):
+            self.env.note_dependency(str(path))
+        try:
+            return [nodes.Text(measured_value(self.text))], []
+        except ReprobookError as error:
+            message = self.inliner.reporter.error(str(error), line=self.lineno)
+            return [nodes.problematic(self.rawtext, self.rawtext)], [message]
 
 
 def bibtex_entry(key: str, bib_file: Path) -> str:
@@ -364,4 +436,5 @@ def setup(app):
     app.add_directive("replication-cite", Cite)
     app.add_directive("paper-catalogue", Catalogue)
     app.add_directive("benchmark-result", BenchmarkResult)
+    app.add_role("ours", Ours())
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
