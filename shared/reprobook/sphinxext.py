@@ -189,8 +189,8 @@ def measured_value(spec: str) -> str:
     if not key or field not in ("", "runs", "n"):
         raise ReprobookError(f"{{ours}}`{spec}`: expected CHAPTER:CLAIM, CHAPTER:CLAIM:runs or CHAPTER:CLAIM:n")
     chapter = get_chapter(chapter_id)
-    claims = {claim.id: claim for claim in chapter.claims}
-    decimals = claims[key.split("/")[0]].decimals if key.split("/")[0] in claims else 1
+    claim_decimals = {claim.id: claim.decimals for claim in chapter.claims}
+    decimals = claim_decimals.get(key.split("/")[0], 1)
     records = [r for r in (load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks) if r]
     values = None
     for record in records:
@@ -210,7 +210,7 @@ def measured_value(spec: str) -> str:
         return str(len(values))
     if field == "runs":
         texts = [str(value) if isinstance(value, int) else f"{value:.{decimals}f}" for value in values]
-        return " and ".join([", ".join(texts[:-1]), texts[-1]] if len(texts) > 1 else texts)
+        return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
     summary = summarize(values)
     return format_value(summary["mean"], summary["std"], decimals=decimals)
 
