@@ -1,10 +1,12 @@
 """The data layer: checksums before parsing, corrupt copies replaced, clear errors offline."""
 import hashlib
+import os
 
 import pytest
 
 from conftest import mirror_has
 from reprobook import data
+from reprobook.chapters import repo_root
 from reprobook.errors import ReprobookError
 
 RELATIVE = "Toy/raw/toy.bin"
@@ -73,3 +75,14 @@ def test_cora_loads_with_the_public_split(tmp_path, monkeypatch):
     assert (graph.num_nodes, graph.num_edges, int(graph.y.max()) + 1) == (2708, 10556, 7)
     assert (int(graph.train_mask.sum()), int(graph.val_mask.sum()), int(graph.test_mask.sum())) == (140, 500, 1000)
     assert abs(float(graph.x.sum(1).max()) - 1.0) < 1e-5      # row-normalised features
+
+
+def test_relative_settings_are_read_from_the_checkout_not_the_working_directory(toy, tmp_path, monkeypatch):
+    # A notebook's kernel runs in its chapter folder; `export REPROBOOK_OFFLINE_MIRROR=../shared/data`
+    # in the checkout must still name the same folder there.
+    root = repo_root()
+    mirror, _ = toy
+    monkeypatch.setenv(data.MIRROR_ENV, os.path.relpath(mirror, root))
+    monkeypatch.chdir(root / "replications" / "scan")
+    assert data.mirror_dir().resolve() == mirror.resolve()
+    assert data.ensure_verified(RELATIVE, "https://example.invalid/toy.bin").read_bytes() == CONTENT

@@ -8,6 +8,9 @@ Settings (environment variables):
 * ``REPROBOOK_DATA``: the cache folder (default: ``~/.cache/reprobook/data``, or under ``XDG_CACHE_HOME``).
 * ``REPROBOOK_OFFLINE_MIRROR``: a folder laid out like the cache's raw files (``Planetoid/Cora/raw/...``).
   When set, files come from there instead of the internet; real users leave it unset.
+
+A relative path in these settings (and in ``REPROBOOK_RUNS``) is taken from the checkout's top folder,
+not from the working directory: notebooks run with their chapter folder as working directory.
 """
 import hashlib
 import os
@@ -17,6 +20,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from .chapters import repo_root
 from .errors import ReprobookError
 
 CACHE_ENV = "REPROBOOK_DATA"
@@ -72,17 +76,25 @@ PINNED_SHA256 |= {
 }
 
 
+def setting_path(variable: str) -> Path | None:
+    """The folder an environment variable names; a relative one from the checkout's top folder."""
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else repo_root() / path
+
+
 def cache_dir() -> Path:
     """The data cache: ``$REPROBOOK_DATA``, else the user's cache folder."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+    if setting_path(CACHE_ENV):
+        return setting_path(CACHE_ENV)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "reprobook" / "data"
 
 
 def mirror_dir() -> Path | None:
-    value = os.environ.get(MIRROR_ENV)
-    return Path(value).expanduser() if value else None
+    return setting_path(MIRROR_ENV)
 
 
 def sha256_of(path: Path) -> str:

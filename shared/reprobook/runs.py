@@ -9,13 +9,12 @@ so a change to any of them never reuses an old seed.
 import hashlib
 import inspect
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .data import cache_dir
+from .data import cache_dir, setting_path
 from .records import atomic_write_json
 
 RUNS_ENV = "REPROBOOK_RUNS"
@@ -29,7 +28,7 @@ FAST_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs sid
 
 def run_store() -> Path:
     """Where finished seeds are kept: ``$REPROBOOK_RUNS``, else beside the data cache."""
-    return Path(os.environ[RUNS_ENV]).expanduser() if os.environ.get(RUNS_ENV) else cache_dir().parent / "runs"
+    return setting_path(RUNS_ENV) or cache_dir().parent / "runs"
 
 
 def source_fingerprint(*modules) -> str:
