@@ -64,3 +64,69 @@ def test_smv_of_identical_rows_is_zero():
 
 def test_smv_of_orthogonal_unit_rows_is_one_over_root_two():
     assert smoothness_metric(torch.eye(4)).item() == pytest.approx(1 / math.sqrt(2))
+
+
+# Table 3's random splits: the split rule, the largest component, and the protocol's path end to end.
+
+from reprobook import data as reprobook_data  # noqa: E402
+from reprobook.chapters import chapter_module  # noqa: E402
+from reprobook.errors import ReprobookError  # noqa: E402
+from reprobook.graphs import largest_connected_component  # noqa: E402
+from reprobook.training import per_class_split  # noqa: E402
+
+
+def test_per_class_split_takes_20_and_30_of_each_class_and_tests_on_the_rest():
+    y = torch.arange(3).repeat_interleave(torch.tensor([60, 80, 55]))
+    split = per_class_split(y, 20, 30, generator_for(0))
+    for c, size in enumerate((60, 80, 55)):
+        in_class = y == c
+        assert (int(split.train_mask[in_class].sum()), int(split.val_mask[in_class].sum()),
+                int(split.test_mask[in_class].sum())) == (20, 30, size - 50)
+    together = split.train_mask.int() + split.val_mask.int() + split.test_mask.int()
+    assert bool((together == 1).all())                               # disjoint, and every node placed
+    other = per_class_split(y, 20, 30, generator_for(1))
+    assert not torch.equal(split.train_mask, other.train_mask)       # a new split for another stream
+
+
+def test_per_class_split_keeps_to_the_given_nodes():
+    y = torch.arange(2).repeat(100)
+    nodes = torch.arange(150)
+    split = per_class_split(y, 20, 30, generator_for(0), nodes)
+    placed = split.train_mask | split.val_mask | split.test_mask
+    assert bool(placed[:150].all()) and not bool(placed[150:].any())
+
+
+def test_largest_connected_component():
+    edge_index = torch.tensor([[0, 1, 3, 5, 6, 7], [1, 2, 4, 6, 7, 8]])   # {0,1,2}, {3,4}, {5,6,7,8}, {9}
+    assert largest_connected_component(edge_index, 10).tolist() == [5, 6, 7, 8]
+
+
+def test_a_table3_graph_missing_offline_names_its_canonical_address(tmp_path, monkeypatch):
+    monkeypatch.setenv(reprobook_data.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setenv(reprobook_data.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(ReprobookError, match="ms_academic_cs.npz.*not in the offline mirror.*shchur/gnn-benchmark"):
+        reprobook_data.shchur_graph("CoauthorCS")
+    with pytest.raises(ReprobookError, match="choose one of: CoauthorCS"):
+        reprobook_data.shchur_graph("Coauthor CS")
+
+
+def test_table3_protocol_trains_each_run_on_its_own_split(tmp_path, monkeypatch):
+    from torch_geometric.data import Data
+
+    protocol = chapter_module("dagnn", "protocol")
+    generator = torch.Generator().manual_seed(0)
+    num_nodes, num_classes = 300, 3
+    y = torch.arange(num_classes).repeat(num_nodes // num_classes)
+    x = (torch.rand(num_nodes, 40, generator=generator) < 0.1).float() + torch.nn.functional.one_hot(y, 40)
+    path = torch.stack([torch.arange(num_nodes - 2), torch.arange(1, num_nodes - 1)])   # nodes 0..298; 299 alone
+    graph = Data(x=x / x.sum(1, keepdim=True), edge_index=torch.cat([path, path.flip(0)], dim=1), y=y)
+    monkeypatch.setattr(protocol, "shchur_graph", lambda name: (graph, "sha256-of-the-raw-file"))
+    monkeypatch.setenv("REPROBOOK_RUNS", str(tmp_path / "runs"))
+
+    runs = protocol.run_protocol("AmazonPhoto", [0, 1], torch.device("cpu"), max_epochs=5, log=lambda *a: None)
+    assert [r["seed"] for r in runs] == [0, 1] and all(r["data_sha256"] == "sha256-of-the-raw-file" for r in runs)
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in runs)
+    nodes = largest_connected_component(graph.edge_index, num_nodes)
+    first, second = (protocol.random_split(y, seed, nodes) for seed in (0, 1))
+    assert not torch.equal(first.train_mask, second.train_mask)
+    assert not bool(first.test_mask[num_nodes - 1])                  # off the largest component: never tested

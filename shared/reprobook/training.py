@@ -85,6 +85,24 @@ class NodeClassificationData:
     test_mask: torch.Tensor
 
 
+def per_class_split(y: torch.Tensor, train_per_class: int, val_per_class: int, generator: torch.Generator,
+                    nodes: torch.Tensor | None = None) -> NodeClassificationData:
+    """A random split in the style of Shchur et al. (2018): of each class's nodes (among ``nodes``, all by
+    default), in an order drawn from ``generator``, the first ``train_per_class`` train, the next
+    ``val_per_class`` validate, and every other node of ``nodes`` is a test node."""
+    nodes = torch.arange(y.numel()) if nodes is None else nodes.cpu()
+    labels = y.cpu()[nodes]
+    masks = [torch.zeros(y.numel(), dtype=torch.bool) for _ in range(3)]
+    for c in labels.unique():
+        members = nodes[labels == c]
+        members = members[torch.randperm(members.numel(), generator=generator)]
+        parts = (members[:train_per_class], members[train_per_class:train_per_class + val_per_class],
+                 members[train_per_class + val_per_class:])
+        for mask, part in zip(masks, parts):
+            mask[part] = True
+    return NodeClassificationData(y, *(mask.to(y.device) for mask in masks))
+
+
 def fit_node_classifier(forward: Callable[[bool], torch.Tensor], parameters: dict[str, torch.nn.Parameter],
                         optimizer: torch.optim.Optimizer, data: NodeClassificationData, *, num_runs: int,
                         max_epochs: int, patience: int | None = None, stopping=None, sync_every: int = 25) -> dict:
