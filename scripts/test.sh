@@ -15,6 +15,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # variation on one machine comes from threaded reductions and MKL's alignment- and load-dependent code
 # paths, so both runs here use one thread and MKL's reproducible mode (CNR); the comparison stays exact.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MKL_CBWR=AUTO
+python -c "import torch; from reprobook.device import device_description; print('machine:', device_description(torch.device('cpu')), 'torch', torch.__version__)"
 # Executed smoke notebooks sit beside their sources (as NAME.smoke.ipynb, git-ignored) so that nbval's
 # kernel starts in the chapter folder, like papermill's; their records and figures go to _build/ci/.
 SMOKE="_build/ci/smoke"

@@ -86,3 +86,11 @@ def test_relative_settings_are_read_from_the_checkout_not_the_working_directory(
     monkeypatch.chdir(root / "replications" / "scan")
     assert data.mirror_dir().resolve() == mirror.resolve()
     assert data.ensure_verified(RELATIVE, "https://example.invalid/toy.bin").read_bytes() == CONTENT
+
+
+def test_pubmed_is_pinned_so_only_a_missing_file_stops_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    assert all(f"Planetoid/PubMed/raw/ind.pubmed.{suffix}" in data.PINNED_SHA256 for suffix in data.PLANETOID_SUFFIXES)
+    with pytest.raises(ReprobookError, match="ind.pubmed.x: not in the offline mirror"):
+        data.planetoid("PubMed")
