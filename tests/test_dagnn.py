@@ -110,6 +110,28 @@ def test_a_table3_graph_missing_offline_names_its_canonical_address(tmp_path, mo
         reprobook_data.shchur_graph("Coauthor CS")
 
 
+def test_a_table3_graph_loads_from_the_mirror_with_its_checksum(tmp_path, monkeypatch):
+    import hashlib
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    features = sp.csr_matrix(np.array([[1, 0, 2], [0, 3, 0], [4, 0, 0], [0, 0, 5]], dtype=np.float32))
+    adjacency = sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
+    raw = tmp_path / "mirror" / "Coauthor" / "CS" / "raw" / "ms_academic_cs.npz"
+    raw.parent.mkdir(parents=True)
+    np.savez(raw, attr_data=features.data, attr_indices=features.indices, attr_indptr=features.indptr,
+             attr_shape=features.shape, adj_data=adjacency.data, adj_indices=adjacency.indices,
+             adj_indptr=adjacency.indptr, adj_shape=adjacency.shape, labels=np.array([0, 1, 0, 1]))
+    monkeypatch.setenv(reprobook_data.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setenv(reprobook_data.CACHE_ENV, str(tmp_path / "cache"))
+
+    graph, raw_sha256 = reprobook_data.shchur_graph("CoauthorCS")
+    assert raw_sha256 == hashlib.sha256(raw.read_bytes()).hexdigest()
+    assert (graph.num_nodes, graph.num_edges, graph.y.tolist()) == (4, 4, [0, 1, 0, 1])   # edges made undirected
+    torch.testing.assert_close(graph.x.sum(1), torch.ones(4))                              # binarised, row-normalised
+
+
 def test_table3_protocol_trains_each_run_on_its_own_split(tmp_path, monkeypatch):
     from torch_geometric.data import Data
 
