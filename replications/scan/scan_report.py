@@ -1,6 +1,8 @@
 """What the SCAN notebooks show: claims into records, accuracy by length, failure examples."""
 import numpy as np
 
+from reprobook.errors import ReprobookError
+
 
 def record_runs(record, claim_id: str, runs: list[dict]) -> None:
     """A claim's per-seed test accuracies, with training accuracy and speed as details."""
@@ -59,3 +61,14 @@ def training_accuracy_table(results: dict, claims: dict) -> str:
             shortfall = " (below)" if run["train_accuracy"] < bar else ""
             rows.append(f"| {claim_id} | {architecture} | {run['seed']} | {run['train_accuracy']:.1f}{shortfall} | at least {bar:g} |")
     return "\n".join(rows)
+
+
+def check_seeds_per_claim(seeds_per_claim: dict | None, claims_run: list[str]) -> dict:
+    """The ``seeds_per_claim`` parameter, checked: claims this tier runs, each with a list of seeds."""
+    seeds_per_claim = dict(seeds_per_claim or {})
+    for claim_id, claim_seeds in seeds_per_claim.items():
+        if claim_id not in claims_run:
+            raise ReprobookError(f"seeds_per_claim: {claim_id!r} is not a claim of this tier; it runs {claims_run}")
+        if not isinstance(claim_seeds, list) or not claim_seeds or not all(isinstance(seed, int) and seed >= 0 for seed in claim_seeds):
+            raise ReprobookError(f"seeds_per_claim: {claim_id!r} needs a list of non-negative seeds, got {claim_seeds!r}")
+    return seeds_per_claim
