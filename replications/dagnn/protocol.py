@@ -50,11 +50,15 @@ def hyperparameters(dataset: str) -> dict:
     return PAPER_HYPERPARAMETERS | OVERRIDES.get(dataset, {})
 
 
+def features_and_adjacency(data, device):
+    """The model's inputs from a PyG graph: sparse features X and Â."""
+    return SparseFeatures(data.x).to(device), normalized_adjacency(data.edge_index, data.num_nodes).to(device)
+
+
 def load(dataset: str, device):
     """(features, Â, labels) of a data set with a public fixed split."""
     data = planetoid(dataset)[0]
-    features = SparseFeatures(data.x).to(device)
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes).to(device)
+    features, adjacency = features_and_adjacency(data, device)
     labels = NodeClassificationData(data.y.to(device), data.train_mask.to(device), data.val_mask.to(device),
                                     data.test_mask.to(device))
     return features, adjacency, labels
@@ -97,8 +101,7 @@ def run_protocol(dataset: str, seeds: list[int], device, max_epochs=None, log=pr
                          lambda batch: train_dagnn(dataset, batch, device, graph, max_epochs)["runs"],
                          batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint, device_type=device.type, log=log)
     data, raw_sha256 = shchur_graph(dataset)
-    features = SparseFeatures(data.x).to(device)
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes).to(device)
+    features, adjacency = features_and_adjacency(data, device)
     nodes = largest_connected_component(data.edge_index, data.num_nodes) if dataset in LARGEST_COMPONENT_ONLY else None
     y = data.y.to(device)
 
