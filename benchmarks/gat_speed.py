@@ -25,9 +25,10 @@ from torch_geometric.nn import GATConv
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "replications" / "gat"))
 
-from protocol import SEEDS_PER_BATCH, hyperparameters, load, train_seed_batch  # noqa: E402
+from protocol import hyperparameters, load, train_seed_batch  # noqa: E402
 from reprobook.data import planetoid  # noqa: E402
 from reprobook.device import device_description, resolve_device  # noqa: E402
+from reprobook.runs import SEEDS_PER_BATCH  # noqa: E402
 from reprobook.training import PatienceOnLossAndAccuracy  # noqa: E402
 
 

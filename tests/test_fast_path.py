@@ -117,11 +117,7 @@ def test_a_seed_trained_in_a_batch_matches_it_trained_alone(task, model_class):
     def train(seeds):
         net = model_class([generator_for(seed) for seed in seeds], x.shape[1], 3)
         optimizer = torch.optim.Adam(net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-
-        def forward(training):
-            net.train(training)
-            return net(features, structure)
-        return fit_node_classifier(forward, dict(net.named_parameters()), optimizer, data,
+        return fit_node_classifier(net, (features, structure), optimizer, data,
                                    num_runs=len(seeds), max_epochs=30, patience=5, sync_every=4)
 
     batch = train(SEEDS)

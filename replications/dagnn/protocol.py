@@ -71,13 +71,8 @@ def random_split(y: torch.Tensor, seed: int, nodes: torch.Tensor | None) -> Node
 
 def _fit(net, h, features, adjacency, labels, num_runs):
     optimizer = torch.optim.Adam(net.parameters(), lr=h["lr"], weight_decay=h["weight_decay"])
-
-    def forward(training: bool):
-        net.train(training)
-        return net(features, adjacency)
-
     stopping = WindowedValidationLoss(num_runs, h["window"], h["max_epochs"], labels.y.device)
-    return fit_node_classifier(forward, dict(net.named_parameters()), optimizer, labels, num_runs=num_runs,
+    return fit_node_classifier(net, (features, adjacency), optimizer, labels, num_runs=num_runs,
                                max_epochs=h["max_epochs"], stopping=stopping)
 
 

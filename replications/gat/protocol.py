@@ -10,7 +10,7 @@ import reprobook.seedbatch
 import reprobook.training
 from reprobook.data import planetoid
 from reprobook.graphs import normalized_adjacency
-from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.runs import FAST_PATH, SEEDS_PER_BATCH, run_seeds, source_fingerprint
 from reprobook.seedbatch import SparseFeatures
 from reprobook.seeding import generator_for
 from reprobook.training import NodeClassificationData, fit_node_classifier
@@ -33,10 +33,6 @@ OVERRIDES = {
     # PubMed, Sec. 3.3: 8 output heads, L2 0.001, lr 0.01.
     ("GAT", "PubMed"): {"lr": 0.01, "weight_decay": 1e-3, "output_heads": 8},
 }
-# Runs trained side by side. On a 2-core CPU batching measured no faster per run than one at a time
-# (memory-bound edge operations), so the CPU trains one seed per batch; a GPU takes 25 at once.
-SEEDS_PER_BATCH = {"cpu": 1, "cuda": 25, "mps": 25}
-TRAINING_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs side by side, on-device early stopping"
 
 
 def hyperparameters(model: str, dataset: str) -> dict:
@@ -75,12 +71,7 @@ def train_seed_batch(model: str, dataset: str, seeds: list[int], device, graph=N
     num_classes = int(labels.y.max()) + 1
     net, optimizer = build(model, dataset, seeds, features.num_features, num_classes, device)
     structure = edge_index if model == "GAT" else adjacency
-
-    def forward(training: bool):
-        net.train(training)
-        return net(features, structure)
-
-    outcome = fit_node_classifier(forward, dict(net.named_parameters()), optimizer, labels, num_runs=len(seeds),
+    outcome = fit_node_classifier(net, (features, structure), optimizer, labels, num_runs=len(seeds),
                                   max_epochs=max_epochs or h["max_epochs"], patience=h["patience"])
     return outcome | {"model": net}
 
@@ -89,7 +80,7 @@ def run_protocol(model: str, dataset: str, seeds: list[int], device, max_epochs=
     """Per-seed results of the protocol, resuming from stored seeds."""
     graph = load(dataset, device)
     config = {"model": model, "dataset": dataset, "hyperparameters": hyperparameters(model, dataset),
-              "max_epochs": max_epochs, "path": TRAINING_PATH}
+              "max_epochs": max_epochs, "path": FAST_PATH}
     fingerprint = source_fingerprint(gat_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
 
     def train_batch(batch_seeds):

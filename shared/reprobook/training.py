@@ -6,8 +6,6 @@ A stopping rule has ``step(val_loss, val_accuracy) -> checkpoint mask`` and a ``
 papers' rules are here: the GAT authors' (the default) and the DAGNN authors'.
 """
 from dataclasses import dataclass
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 
@@ -103,17 +101,24 @@ def per_class_split(y: torch.Tensor, train_per_class: int, val_per_class: int, g
     return NodeClassificationData(y, *(mask.to(y.device) for mask in masks))
 
 
-def fit_node_classifier(forward: Callable[[bool], torch.Tensor], parameters: dict[str, torch.nn.Parameter],
-                        optimizer: torch.optim.Optimizer, data: NodeClassificationData, *, num_runs: int,
-                        max_epochs: int, patience: int | None = None, stopping=None, sync_every: int = 25) -> dict:
-    """Train ``num_runs`` runs side by side; return per-run results and each run's checkpointed parameters.
+def fit_node_classifier(net: torch.nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer,
+                        data: NodeClassificationData, *, num_runs: int, max_epochs: int, patience: int | None = None,
+                        stopping=None, sync_every: int = 25) -> dict:
+    """Train the ``num_runs`` runs of ``net`` side by side; return per-run results and each run's
+    checkpointed parameters.
 
-    ``forward(training)`` returns logits ``[N, S, C]``; ``parameters`` maps names to ``[S, ...]`` tensors.
-    Each run's loss is its own mean over training nodes; the optimiser steps on their sum, which gives
-    every run exactly the gradient it would get alone. ``stopping`` defaults to the GAT authors' rule
-    with the given ``patience``.
+    ``net(*inputs)`` returns logits ``[N, S, C]``, and every parameter of ``net`` is ``[S, ...]``, one
+    slice per run. Each run's loss is its own mean over training nodes; the optimiser steps on their sum,
+    which gives every run exactly the gradient it would get alone. ``stopping`` defaults to the GAT
+    authors' rule with the given ``patience``.
     """
     device = data.y.device
+    parameters = dict(net.named_parameters())
+
+    def forward(training: bool) -> torch.Tensor:
+        net.train(training)
+        return net(*inputs)
+
     stopping = stopping or PatienceOnLossAndAccuracy(num_runs, patience, device)
     checkpoint = {name: p.detach().clone() for name, p in parameters.items()}
     zeros = lambda: torch.zeros(num_runs, device=device)
