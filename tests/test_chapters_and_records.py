@@ -193,6 +193,22 @@ def test_a_claim_run_on_its_own_seeds_says_which(tmp_path):
     assert describe_seeds([0, 2, 7]) == "3 (0, 2, 7)"
 
 
+def test_the_training_time_counts_runs_that_back_no_claim(tmp_path):
+    from reprobook.notebooks import other_training, runtime_summary
+    import torch
+
+    builder = records.RecordBuilder("gat", "gat", "full", ROOT / "replications" / "gat" / "gat.md", torch.device("cpu"), [0])
+    builder.claim("gat-cora", [83.0], train_seconds=60.0)
+    builder.claim("gat-cora-oracle", [90.0], train_seconds=0.0)
+    builder.training("figure runs", 120.0)
+    path = builder.write(tmp_path)
+    record = json.loads(path.read_text())
+    assert record["compute_seconds"] == 180.0
+    assert other_training(record) == "figure runs 2.0 min"
+    assert "of which runs behind no claim: figure runs 2.0 min" in runtime_summary(record, path)
+    assert other_training({"compute_seconds": 1.0}) == ""          # records written before the field existed
+
+
 def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
     from reprobook.sphinxext import measured_value
 

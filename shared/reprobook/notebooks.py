@@ -17,12 +17,19 @@ def paper_vs_ours(claims: dict, payload: dict) -> str:
     return "\n".join(rows)
 
 
+def other_training(record: dict) -> str:
+    """The part of a record's training time that backs no claim, as "label 1.0 min, ..." ("" if none)."""
+    return ", ".join(f"{label} {seconds / 60:.1f} min" for label, seconds in record.get("other_training_seconds", {}).items())
+
+
 def runtime_summary(payload: dict, record_path) -> str:
     """Device, versions and time of a written record, as the notebook's last output."""
+    other = other_training(payload)
     return "\n".join([
         f"device: {payload['device']}",
         f"versions: {payload['versions']}",
-        f"training time summed over runs: {payload['compute_seconds'] / 60:.1f} min; "
-        f"this execution: {payload['wall_seconds'] / 60:.1f} min",
+        f"training time summed over runs: {payload['compute_seconds'] / 60:.1f} min"
+        + (f" (of which runs behind no claim: {other})" if other else "")
+        + f"; this execution: {payload['wall_seconds'] / 60:.1f} min",
         f"record written to {record_path}",
     ])

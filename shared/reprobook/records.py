@@ -108,6 +108,7 @@ class RecordBuilder:
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "device": device_description(device), "device_type": device.type,
             "versions": versions(), "seeds": list(seeds), "claims": {}, "details": {},
+            "other_training_seconds": {},
         }
         self.device = device
 
@@ -128,9 +129,14 @@ class RecordBuilder:
     def detail(self, key: str, value) -> None:
         self.payload["details"][key] = value
 
+    def training(self, label: str, train_seconds: float) -> None:
+        """Training time of runs that back no claim (a figure's), so that the record's total counts them."""
+        self.payload["other_training_seconds"][label] = train_seconds
+
     def write(self, record_dir: Path) -> Path:
         self.payload["wall_seconds"] = time.time() - self.started
-        self.payload["compute_seconds"] = sum(c.get("train_seconds", 0.0) for c in self.payload["claims"].values())
+        self.payload["compute_seconds"] = (sum(c.get("train_seconds", 0.0) for c in self.payload["claims"].values())
+                                           + sum(self.payload["other_training_seconds"].values()))
         self.payload["peak_memory"] = peak_memory_mb(self.device)
         path = Path(record_dir) / f"{self.payload['notebook']}-{self.payload['tier']}.json"
         atomic_write_json(path, self.payload)

@@ -18,6 +18,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .chapters import all_chapters, get_chapter, repo_root
 from .errors import ReprobookError
+from .notebooks import other_training
 from .records import load_record, summarize
 from .verdicts import NOT_REPRODUCED, REPRODUCED, badge, claim_results, format_value
 
@@ -66,6 +67,10 @@ def _chapter_link(chapter, text):
     return f"{{doc}}`{text} </{chapter.page}>`"
 
 
+def _training_time(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
+
+
 class Dashboard(_MarkdownDirective):
     def markdown(self):
         rows = []
@@ -75,12 +80,11 @@ class Dashboard(_MarkdownDirective):
             not_run = len(results) - counts[REPRODUCED] - counts[NOT_REPRODUCED]
             records = [load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks]
             records = [r for r in records if r]
-            when = ", ".join(r["started"][:10] for r in records) or "—"
-            device = ", ".join(r["device"] for r in records) or "—"
-            hours = sum(r.get("compute_seconds", 0.0) for r in records) / 3600
+            when = max((r["started"][:10] for r in records), default="—")
+            device = ", ".join(dict.fromkeys(r["device"] for r in records)) or "—"     # each device once
             rows.append([_chapter_link(chapter, chapter.title), str(chapter.year), _badge_role(badge(results)),
                          str(counts[REPRODUCED]), str(counts[NOT_REPRODUCED]), str(not_run), when, device,
-                         f"{hours:.1f} h" if records else "—"])
+                         _training_time(sum(r.get("compute_seconds", 0.0) for r in records)) if records else "—"])
         header = ["Paper", "Year", "Verdict", "Reproduced", "Not reproduced", "Not run", "Last full run",
                   "Device", "Training time"]
         return _list_table(header, rows)
@@ -163,6 +167,7 @@ class Runtime(_MarkdownDirective):
                 f"  - training time summed over all runs: {record.get('compute_seconds', 0) / 60:.1f} min; "
                 f"the notebook's own execution: {record['wall_seconds'] / 60:.1f} min "
                 f"(finished seeds are reused from the run store, see the method page)",
+                *([f"  - of the training time, runs behind no claim: {other_training(record)}"] if other_training(record) else []),
                 f"  - peak host memory: {record['peak_memory']['host_max_rss_mb']:.0f} MB",
                 f"  - seeds: {describe_seeds(record['seeds'])}; code: commit `{commit}`, "
                 f"code hash `{record['code_hash'][:12]}`",
