@@ -6,7 +6,12 @@ one command, a matrix-vector product, so every time step must read every run's w
 times that step for the overall-best network's recurrent stack (2 LSTM layers of 200 units, as in
 ``replications/scan/protocol.py``) over a typical SCAN update (26 time steps), for K = 1 to 20 runs
 side by side, with autograd (training) and without (forward only), and prints the cost per run
-against K = 1. Plain PyTorch, no chapter code: it measures the idea, not our implementation.
+against K = 1. Two ways of getting the gradient are timed: autograd over the step above (one
+weight-gradient product per run and time step, then summed), and a backward pass written out per layer
+that forms the weight gradient as one batched product over all time steps, as cuDNN does for a single
+run (checked against autograd before anything is timed). On a GPU each is also timed captured as one
+CUDA graph (replayed, so no kernel-launch cost; a graph has fixed shapes, so a trainer would pad every
+update to its longest). Plain PyTorch, no chapter code: it measures the idea, not our implementation.
 
     python benchmarks/scan_side_by_side.py
 """
@@ -32,11 +37,94 @@ def lstm_step(x, h, c, weight, bias):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def one_update(runs: int, train: bool, device, steps: int):
+class LSTMLayerRuns(torch.autograd.Function):
+    """One LSTM layer over a whole sequence for K runs side by side, with its backward pass written out.
+
+    inputs ``[T, K, 1, I]``, weight ``[K, I + H, 4H]``, bias ``[K, 1, 4H]``; returns the outputs
+    ``[T, K, 1, H]``, from zero states. The backward pass walks the steps in reverse for the input and
+    state gradients (one product with the weights per step, as autograd), but forms the weight gradient
+    once, as ``[K, I + H, T] @ [K, T, 4H]``, instead of one ``[K, I + H, 4H]`` product per step.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs, weight, bias):
+        hidden = weight.shape[-1] // 4
+        h = inputs.new_zeros(inputs.shape[1], 1, hidden)
+        c = torch.zeros_like(h)
+        concatenated, activations, cells, outputs = [], [], [c], []
+        for x in inputs:
+            z = torch.cat([x, h], -1)
+            i, f, g, o = torch.baddbmm(bias, z, weight).chunk(4, -1)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            concatenated.append(z)
+            activations.append(torch.cat([i, f, g, o], -1))
+            cells.append(c)
+            outputs.append(h)
+        ctx.save_for_backward(weight, torch.stack(concatenated), torch.stack(activations), torch.stack(cells))
+        return torch.stack(outputs)
+
+    @staticmethod
+    def backward(ctx, grad_outputs):
+        weight, concatenated, activations, cells = ctx.saved_tensors
+        inputs_size = concatenated.shape[-1] - weight.shape[-1] // 4
+        weight_t = weight.transpose(1, 2)
+        dh_next = torch.zeros_like(grad_outputs[0])
+        dc_next = torch.zeros_like(dh_next)
+        dgates, dinputs = [], []
+        for t in reversed(range(grad_outputs.shape[0])):
+            i, f, g, o = activations[t].chunk(4, -1)
+            tanh_c = torch.tanh(cells[t + 1])
+            dh = grad_outputs[t] + dh_next
+            dc = dc_next + dh * o * (1 - tanh_c ** 2)
+            dgate = torch.cat([dc * g * i * (1 - i), dc * cells[t] * f * (1 - f), dc * i * (1 - g ** 2),
+                               dh * tanh_c * o * (1 - o)], -1)
+            dz = torch.bmm(dgate, weight_t)
+            dinputs.append(dz[..., :inputs_size])
+            dh_next, dc_next = dz[..., inputs_size:], dc * f
+            dgates.append(dgate)
+        dgates = torch.stack(dgates[::-1]).squeeze(2).transpose(0, 1)           # [K, T, 4H]
+        dweight = torch.bmm(concatenated.squeeze(2).permute(1, 2, 0), dgates)   # [K, I + H, T] @ [K, T, 4H]
+        return torch.stack(dinputs[::-1]), dweight, dgates.sum(1, keepdim=True)
+
+
+def check_written_backward(device) -> float:
+    """Largest gradient difference between autograd and ``LSTMLayerRuns`` on a small stack (float64)."""
+    runs, steps, size = 3, 5, 4
+    weights = [torch.randn(runs, 2 * size, 4 * size, device=device, dtype=torch.float64, requires_grad=True) for _ in range(LAYERS)]
+    biases = [torch.randn(runs, 1, 4 * size, device=device, dtype=torch.float64, requires_grad=True) for _ in range(LAYERS)]
+    inputs = torch.randn(steps, runs, 1, size, device=device, dtype=torch.float64, requires_grad=True)
+    targets = torch.randn(steps, runs, 1, size, device=device, dtype=torch.float64)
+
+    def gradients(written: bool):
+        x, h, c = inputs, [None] * LAYERS, [None] * LAYERS
+        for layer in range(LAYERS):
+            if written:
+                x = LSTMLayerRuns.apply(x, weights[layer], biases[layer])
+            else:
+                h[layer] = c[layer] = torch.zeros(runs, 1, size, device=device, dtype=torch.float64)
+                outputs = []
+                for x_t in x:
+                    h[layer], c[layer] = lstm_step(x_t, h[layer], c[layer], weights[layer], biases[layer])
+                    outputs.append(h[layer])
+                x = torch.stack(outputs)
+        return torch.autograd.grad((x * targets).sum(), [inputs, *weights, *biases])
+
+    return max(float((a - b).abs().max()) for a, b in zip(gradients(False), gradients(True)))
+
+
+def one_update(runs: int, train: bool, device, steps: int, written_backward: bool = False):
     """The work of one update of ``runs`` runs over ``steps`` time steps, as a function to call repeatedly."""
     weights = [torch.randn(runs, 2 * HIDDEN, 4 * HIDDEN, device=device, requires_grad=train) for _ in range(LAYERS)]
     biases = [torch.zeros(runs, 1, 4 * HIDDEN, device=device, requires_grad=train) for _ in range(LAYERS)]
     inputs = torch.randn(steps, runs, 1, HIDDEN, device=device)
+
+    def update_written_backward():
+        x = inputs
+        for layer in range(LAYERS):
+            x = LSTMLayerRuns.apply(x, weights[layer], biases[layer])
+        x.sum().backward()
 
     def update():
         with torch.set_grad_enabled(train):
@@ -50,7 +138,7 @@ def one_update(runs: int, train: bool, device, steps: int):
                 total = total + x.sum()
             if train:
                 total.backward()
-    return update
+    return update_written_backward if written_backward else update
 
 
 def best_seconds(work, device, repeats: int) -> float:
@@ -89,18 +177,22 @@ def main() -> None:
     device = resolve_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(1)
+    difference = check_written_backward(device)
+    assert difference < 1e-9, f"the written backward pass differs from autograd by {difference}"
+    print(f"written backward pass = autograd (largest gradient difference {difference:.1e})")
     rows = []
     for runs in args.runs:
-        train = best_seconds(one_update(runs, True, device, args.steps), device, args.repeats) / runs
-        forward = best_seconds(one_update(runs, False, device, args.steps), device, args.repeats) / runs
-        row = {"runs_side_by_side": runs, "train_ms_per_run": 1000 * train, "forward_ms_per_run": 1000 * forward}
-        line = f"{runs:>3} runs side by side: {1000 * train:6.2f} ms per run-update with backward, {1000 * forward:5.2f} forward only"
+        ms_per_run = lambda work: 1000 * best_seconds(work, device, args.repeats) / runs
+        row = {"runs_side_by_side": runs, "train_ms_per_run": ms_per_run(one_update(runs, True, device, args.steps)),
+               "written_backward_train_ms_per_run": ms_per_run(one_update(runs, True, device, args.steps, True)),
+               "forward_ms_per_run": ms_per_run(one_update(runs, False, device, args.steps))}
         if device.type == "cuda":
-            replay = graphed(one_update(runs, True, device, args.steps))
-            row["graphed_train_ms_per_run"] = 1000 * best_seconds(replay, device, args.repeats) / runs
-            line += f", {row['graphed_train_ms_per_run']:6.3f} with backward as one CUDA graph"
+            row["graphed_train_ms_per_run"] = ms_per_run(graphed(one_update(runs, True, device, args.steps)))
+            row["graphed_written_backward_train_ms_per_run"] = ms_per_run(graphed(one_update(runs, True, device, args.steps, True)))
         rows.append(row)
-        print(line, flush=True)
+        print(f"{runs:>3} runs side by side, ms per run-update: "
+              + ", ".join(f"{name.removesuffix('_ms_per_run')} {value:.3f}" for name, value in row.items() if name.endswith("ms_per_run")),
+              flush=True)
     for row in rows:
         row["train_speedup"] = rows[0]["train_ms_per_run"] / row["train_ms_per_run"]
         row["forward_speedup"] = rows[0]["forward_ms_per_run"] / row["forward_ms_per_run"]

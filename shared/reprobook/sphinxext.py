@@ -293,15 +293,16 @@ class BenchmarkResult(_MarkdownDirective):
             return [f"*No result yet for `{self.arguments[0]}`: run its script in `benchmarks/`.*"]
         result = json.loads(path.read_text())
         if result.get("benchmark") == "scan_side_by_side":                           # benchmarks/scan_side_by_side.py
-            graphed = "graphed_train_ms_per_run" in result["rows"][0]
-            rows = [[str(r["runs_side_by_side"]), f"{r['train_ms_per_run']:.2f}", f"{r['train_speedup']:.1f}×",
-                     f"{r['forward_ms_per_run']:.2f}"] + ([f"{r['graphed_train_ms_per_run']:.3f}"] if graphed else [])
+            columns = {"train_ms_per_run": "autograd", "written_backward_train_ms_per_run": "written backward",
+                       "graphed_train_ms_per_run": "autograd, one CUDA graph",
+                       "graphed_written_backward_train_ms_per_run": "written backward, one CUDA graph",
+                       "forward_ms_per_run": "forward only"}
+            columns = {key: name for key, name in columns.items() if key in result["rows"][0]}
+            rows = [[str(r["runs_side_by_side"])] + [f"{r[key]:.3f}" for key in columns] + [f"{r['train_speedup']:.1f}×"]
                     for r in result["rows"]]
-            lines = _list_table(["Runs side by side", "ms per run-update (forward and backward)", "per run, vs one run",
-                                 "ms per run-update (forward only)"]
-                                + (["ms per run-update (forward and backward, one CUDA graph)"] if graphed else []), rows)
-            return lines + ["", f"Measured on {result['device']}, torch {result['torch']}, {result['steps']} time steps "
-                            f"of a 2-layer, 200-unit LSTM stack, best of {result['repeats']}."]
+            lines = _list_table(["Runs side by side", *columns.values(), "autograd: per run, vs one run"], rows)
+            return lines + ["", f"Milliseconds per run-update, measured on {result['device']}, torch {result['torch']}, "
+                            f"{result['steps']} time steps of a 2-layer, 200-unit LSTM stack, best of {result['repeats']}."]
         if "rows" in result and "plain_updates_per_second" in result["rows"][0]:     # benchmarks/scan_speed.py
             rows = [[r["model"], f"{r['plain_updates_per_second']:.1f}", f"{r['ours_updates_per_second']:.1f}",
                      f"{r['speedup']:.2f}×"] for r in result["rows"]]
