@@ -98,16 +98,16 @@ def check_written_backward(device) -> float:
     targets = torch.randn(steps, runs, 1, size, device=device, dtype=torch.float64)
 
     def gradients(written: bool):
-        x, h, c = inputs, [None] * LAYERS, [None] * LAYERS
-        for layer in range(LAYERS):
+        x = inputs
+        for weight, bias in zip(weights, biases):
             if written:
-                x = LSTMLayerRuns.apply(x, weights[layer], biases[layer])
+                x = LSTMLayerRuns.apply(x, weight, bias)
             else:
-                h[layer] = c[layer] = torch.zeros(runs, 1, size, device=device, dtype=torch.float64)
+                h = c = torch.zeros(runs, 1, size, device=device, dtype=torch.float64)
                 outputs = []
                 for x_t in x:
-                    h[layer], c[layer] = lstm_step(x_t, h[layer], c[layer], weights[layer], biases[layer])
-                    outputs.append(h[layer])
+                    h, c = lstm_step(x_t, h, c, weight, bias)
+                    outputs.append(h)
                 x = torch.stack(outputs)
         return torch.autograd.grad((x * targets).sum(), [inputs, *weights, *biases])
 

@@ -161,13 +161,14 @@ class Runtime(_MarkdownDirective):
                 lines += [f"- `{notebook}`: no full-tier run yet.", ""]
                 continue
             versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+            other = other_training(record)
             commit = (record.get("commit") or "uncommitted")[:10] + (" (with uncommitted changes)" if record.get("uncommitted_changes") else "")
             lines += [
                 f"- `{notebook}` (full tier), run on {record['started'][:10]} on **{record['device']}**",
                 f"  - training time summed over all runs: {record.get('compute_seconds', 0) / 60:.1f} min; "
                 f"the notebook's own execution: {record['wall_seconds'] / 60:.1f} min "
                 f"(finished seeds are reused from the run store, see the method page)",
-                *([f"  - of the training time, runs behind no claim: {other_training(record)}"] if other_training(record) else []),
+                *([f"  - of the training time, runs behind no claim: {other}"] if other else []),
                 f"  - peak host memory: {record['peak_memory']['host_max_rss_mb']:.0f} MB",
                 f"  - seeds: {describe_seeds(record['seeds'])}; code: commit `{commit}`, "
                 f"code hash `{record['code_hash'][:12]}`",
