@@ -1,8 +1,9 @@
 """Run records: what a notebook measured, and everything needed to tell whether it is still current.
 
 A record is ``replications/<chapter>/records/<notebook>-<tier>.json``. Its ``code_hash`` covers the
-notebook's code cells and the chapter's own Python modules: when either changes, the record is stale.
+notebook's code cells and the chapter's own Python modules that it imports: when either changes, the record is stale.
 """
+import ast
 import hashlib
 import json
 import os
@@ -46,13 +47,41 @@ def code_cells(notebook_path: Path) -> list[str]:
             if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
 
 
-def code_hash(notebook_path: Path) -> str:
-    """sha256 of the notebook's code cells and of the ``*.py`` modules beside it (the chapter's code)."""
+def imported_names(source: str) -> set[str]:
+    """Top-level names of the absolute imports in Python source (IPython ``%``/``!`` lines skipped)."""
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def chapter_modules(notebook_path: Path) -> list[Path]:
+    """The ``*.py`` modules beside a notebook that it imports, directly or through one another.
+
+    A module that no notebook imports yet (a chapter's next trainer, say, used so far by tests and a
+    benchmark) cannot have produced a record's numbers, so it does not make the record stale.
+    """
     notebook_path = Path(notebook_path)
+    folder, used = notebook_path.parent, set()
+    pending = set().union(*map(imported_names, code_cells(notebook_path)))
+    while pending:
+        module = folder / f"{pending.pop()}.py"
+        if module.is_file() and module not in used:
+            used.add(module)
+            pending |= imported_names(module.read_text())
+    return sorted(used)
+
+
+def code_hash(notebook_path: Path) -> str:
+    """sha256 of the notebook's code cells and of the chapter modules it imports (``chapter_modules``)."""
     digest = hashlib.sha256()
     for source in code_cells(notebook_path):
         digest.update(source.encode() + b"\n\x00")
-    for module in sorted(notebook_path.parent.glob("*.py")):
+    for module in chapter_modules(notebook_path):
         digest.update(module.name.encode() + b"\x00" + module.read_bytes())
     return digest.hexdigest()
 
