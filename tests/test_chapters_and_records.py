@@ -110,6 +110,18 @@ def test_changed_chapter_module_makes_the_record_stale(book):
     assert any("stale" in p for p in verdicts.chapter_problems(chapter))
 
 
+def test_only_the_modules_a_notebook_imports_make_its_record_stale(book):
+    folder = book / "replications" / "gat"
+    (folder / "attention_helpers.py").write_text("SCALE = 1.0\n")     # imported through protocol.py
+    protocol = folder / "protocol.py"
+    protocol.write_text("import attention_helpers\n" + protocol.read_text())
+    chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
+    (folder / "next_trainer.py").write_text("# a trainer no notebook uses yet\n")
+    assert verdicts.chapter_problems(chapter) == []
+    (folder / "attention_helpers.py").write_text("SCALE = 2.0\n")
+    assert any("stale" in p for p in verdicts.chapter_problems(chapter))
+
+
 def test_missing_record_fails_only_a_chapter_marked_done(book):
     chapter = chapters.get_chapter("gat", book)
     assert verdicts.chapter_problems(chapter) == []

@@ -120,3 +120,122 @@ def test_the_one_call_decoder_computes_the_step_by_step_loss(teacher_forcing):
         if not teacher_forcing and int(previous) == eos:
             break
     torch.testing.assert_close(fast, slow)
+
+
+# --- seq2seq_runs: the paper's networks as K runs side by side ---------------------------------
+
+import seq2seq_runs  # noqa: E402
+
+
+def toy_split(name="toy", first=0):
+    """A split small enough to train in a test (40 pairs from ``first`` on), with SCAN's vocabulary."""
+    simple = scan_data.load_split("simple")
+    return scan_data.Split(name, simple.train[first:first + 40], simple.test[:20], simple.commands, simple.actions)
+
+
+TOY_NETWORKS = {"LSTM, 2 layers, dropout": dict(cell="LSTM", layers=2, hidden=16, dropout=0.5, attention=False),
+                "GRU, attention, dropout": dict(cell="GRU", layers=1, hidden=16, dropout=0.5, attention=True),
+                "LSTM, 2 layers, attention": dict(cell="LSTM", layers=2, hidden=16, dropout=0.1, attention=True)}
+TOY_PROTOCOL = {"lr": 0.001, "clip_norm": 5.0, "teacher_forcing": 0.5}
+
+
+@pytest.mark.parametrize("network", list(TOY_NETWORKS))
+def test_runs_side_by_side_train_as_each_run_alone(network):
+    """Run k's initialisation, pairs, coins and dropout masks come from its own generator: training it
+    beside another run (here on another split) changes nothing about it."""
+    config, cpu = TOY_NETWORKS[network], torch.device("cpu")
+    splits = [toy_split("a"), toy_split("b", first=40)]
+    together, _ = seq2seq_runs.train_side_by_side(splits, [3, 4], config, TOY_PROTOCOL, 40, cpu, log=lambda _: None)
+    for run, (split, seed) in enumerate(zip(splits, [3, 4])):
+        alone, _ = seq2seq_runs.train_side_by_side([split], [seed], config, TOY_PROTOCOL, 40, cpu, log=lambda _: None)
+        for name, parameter in alone.named_parameters():
+            torch.testing.assert_close(getattr(together, name)[run], parameter[0], atol=1e-5, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_the_cells_are_pytorchs(cell):
+    """cell_step computes nn.LSTM's / nn.GRU's step from the same weights (stored transposed)."""
+    torch.manual_seed(0)
+    reference = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[cell](5, 7, batch_first=True)
+    x, h = torch.randn(3, 1, 5), torch.randn(1, 3, 7)
+    state = (h, torch.randn(1, 3, 7)) if cell == "LSTM" else h
+    expected, _ = reference(x, state)
+    weights = [reference.weight_ih_l0.T[None], reference.weight_hh_l0.T[None], reference.bias_ih_l0[None, None],
+               reference.bias_hh_l0[None, None]]
+    ours_state = tuple(s[0][None] for s in state) if cell == "LSTM" else state[0][None]
+    output, _ = seq2seq_runs.cell_step(cell, x[:, 0][None], ours_state, *weights)
+    torch.testing.assert_close(output[0], expected[:, 0])
+
+
+def test_the_attention_softmax_reads_the_state_and_the_context():
+    """Supplementary of the paper: the output layer reads [g_i; c_i]. Its weights have 2H rows, and
+    the context's half matters."""
+    split, config = toy_split(), TOY_NETWORKS["GRU, attention, dropout"]
+    model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(0)], len(split.commands), len(split.actions), **config).eval()
+    assert model.out_weight.shape[1] == 2 * config["hidden"]
+    ids, lengths = scan_data.padded([split.commands.encode(c) for c, _ in split.test[:4]])
+    sos = split.actions.index[scan_data.SOS]
+    memory, state = model.encode(ids[None], lengths[None])
+    mask = (torch.arange(ids.shape[1]) < lengths[:, None])[None]
+    previous = torch.full((1, 4), sos)
+    before, _ = model.decoder_step(previous, state, memory, model.memory_keys(memory), mask)
+    with torch.no_grad():
+        model.out_weight[:, config["hidden"]:] += 1.0
+    after, _ = model.decoder_step(previous, state, memory, model.memory_keys(memory), mask)
+    assert not torch.allclose(before, after)
+
+
+def test_a_free_running_update_stops_at_the_runs_first_eos():
+    """Without teacher forcing the loss ends where the run first says EOS (the tutorial's early stop);
+    with it, every target counts."""
+    split = toy_split()
+    model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(0)] * 2, len(split.commands), len(split.actions),
+                                     **TOY_NETWORKS["LSTM, 2 layers, attention"]).eval()
+    sos, eos = split.actions.index[scan_data.SOS], split.actions.index[scan_data.EOS]
+    with torch.no_grad():                       # EOS is always the most likely action
+        model.out_bias[:, 0, eos] = 10.0
+    command = torch.tensor([split.commands.encode(["jump", "twice"])] * 2)
+    action = torch.tensor([split.actions.encode(["I_JUMP", "I_JUMP"])] * 2)
+    loss = model.loss(command, torch.tensor([3, 3]), action, torch.tensor([3, 3]), torch.tensor([False, True]), sos, eos)
+    memory, state = model.encode(command[:, None], torch.tensor([[3], [3]]))
+    mask = torch.ones(2, 1, 3, dtype=torch.bool)
+    logits, _ = model.decoder_step(torch.full((2, 1), sos), state, memory, model.memory_keys(memory), mask)
+    first_step = -logits[0, 0].log_softmax(-1)[action[0, 0]]
+    torch.testing.assert_close(loss[0], first_step)
+    assert loss[1] > loss[0]
+
+
+def test_each_run_is_clipped_on_its_own_gradient_norm():
+    split = toy_split()
+    model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(0)] * 2, len(split.commands), len(split.actions),
+                                     **TOY_NETWORKS["GRU, attention, dropout"])
+    for parameter in model.parameters():
+        parameter.grad = torch.stack([torch.full(parameter.shape[1:], 10.0), torch.full(parameter.shape[1:], 1e-4)])
+    small = [p.grad[1].clone() for p in model.parameters()]
+    seq2seq_runs.clip_each_run(model, 5.0)
+    norms = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in model.parameters()]).sum(0).sqrt()
+    torch.testing.assert_close(norms[0], torch.tensor(5.0), rtol=1e-4, atol=1e-4)
+    for parameter, before in zip(model.parameters(), small):
+        torch.testing.assert_close(parameter.grad[1], before)
+
+
+def test_side_by_side_greedy_decoding_and_the_oracle():
+    split = toy_split()
+    model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(s) for s in (0, 1)], len(split.commands),
+                                     len(split.actions), **TOY_NETWORKS["GRU, attention, dropout"]).eval()
+    eos = split.actions.index[scan_data.EOS]
+    ids, lengths = scan_data.padded([split.commands.encode(["jump"])] * 3)
+    out = model.greedy(ids, lengths, split.actions.index[scan_data.SOS], eos, oracle_lengths=torch.tensor([1, 4, 7]))
+    assert [[len(split.actions.decode(row)) for row in run] for run in out] == [[1, 4, 7], [1, 4, 7]]
+    with torch.no_grad():
+        model.out_bias[:, 0, eos] = 50.0
+    out = model.greedy(ids, lengths, split.actions.index[scan_data.SOS], eos)
+    assert out.shape == (2, 3, 1) and bool((out == eos).all())
+
+
+def test_scores_are_exact_match_on_whole_sequences():
+    pairs = [(["x"], ["I_JUMP", "I_JUMP"]), (["y"], ["I_WALK"]), (["z"], ["I_RUN"])]
+    result = seq2seq_runs.scores([["I_JUMP", "I_JUMP"], ["I_WALK", "I_WALK"], []], pairs)
+    assert result["accuracy"] == pytest.approx(100 / 3)
+    assert result["by_target_length"] == {"2": [1, 1], "1": [0, 2]}
+    assert [f[0] for f in result["failures"]] == ["y", "z"]
