@@ -149,6 +149,19 @@ def describe_seeds(seeds: list[int]) -> str:
     return f"{len(seeds)} ({seeds[0]}–{seeds[-1]})" if contiguous else f"{len(seeds)} ({', '.join(map(str, seeds))})"
 
 
+def trained_by(record: dict) -> list[str]:
+    """Where a record's runs were trained, for notebooks whose runs say so (details ``<claim>/trained_by``):
+    the runs may come from a run store filled earlier, on other machines and commits of the same code."""
+    counts = {}
+    for key, runs in record.get("details", {}).items():
+        if key.endswith("/trained_by"):
+            for run in runs:
+                commit = (run.get("commit") or "uncommitted")[:10] + (" with uncommitted changes" if run.get("uncommitted_changes") else "")
+                where = f"{run['device']}, torch {run['torch']}, commit `{commit}`"
+                counts[where] = counts.get(where, 0) + 1
+    return [f"{n} run(s) trained on {where}" for where, n in counts.items()]
+
+
 class Runtime(_MarkdownDirective):
     required_arguments = 1
 
@@ -176,6 +189,7 @@ class Runtime(_MarkdownDirective):
             ]
             lines += [f"  - seeds of `{claim_id}`: {describe_seeds(entry['seeds'])}"
                       for claim_id, entry in record["claims"].items() if entry.get("seeds", record["seeds"]) != record["seeds"]]
+            lines += [f"  - {line}" for line in trained_by(record)]
             if "training_path" in record.get("details", {}):
                 lines.append(f"  - training path: {record['details']['training_path']}")
         return lines
@@ -305,11 +319,15 @@ class BenchmarkResult(_MarkdownDirective):
             return lines + ["", f"Milliseconds per run-update, measured on {result['device']}, torch {result['torch']}, "
                             f"{result['steps']} time steps of a 2-layer, 200-unit LSTM stack, best of {result['repeats']}."]
         if "rows" in result and "plain_updates_per_second" in result["rows"][0]:     # benchmarks/scan_speed.py
+            side_by_side = "side_by_side_updates_per_second" in result["rows"][0]
             rows = [[r["model"], f"{r['plain_updates_per_second']:.1f}", f"{r['ours_updates_per_second']:.1f}",
-                     f"{r['speedup']:.2f}×"] for r in result["rows"]]
-            lines = _list_table(["Architecture", "tutorial loop: updates/s", "ours: updates/s", "ours / tutorial"], rows)
+                     f"{r['speedup']:.2f}×"]
+                    + ([f"{r['side_by_side_updates_per_second']:.1f}", f"{r['side_by_side_speedup']:.2f}×"] if side_by_side else [])
+                    for r in result["rows"]]
+            header = ["Architecture", "tutorial loop: updates/s", "ours, one run: updates/s", "ours / tutorial"]
+            lines = _list_table(header + (["side by side, one run: updates/s", "side by side / tutorial"] if side_by_side else []), rows)
             return lines + ["", f"Measured on {result['device']}, torch {result['torch']}, {result['updates_timed']} "
-                            f"updates, best of {result['repeats']}, both loops in one process."]
+                            f"updates, best of {result['repeats']}, every loop in one process."]
         if "rows" in result:            # a per-model comparison (benchmarks/egnn_speed.py)
             rows = [[r["model"], f"{r['plain_ms_per_run_epoch']:.1f}", f"{r['ours_ms_per_run_epoch']:.1f}",
                      str(r["runs_side_by_side"]), f"{r['speedup']:.2f}×"] for r in result["rows"]]
