@@ -9,6 +9,7 @@ so a change to any of them never reuses an old seed.
 import hashlib
 import inspect
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,7 +51,7 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
     seeds = list(seeds)
     key = hashlib.sha256(json.dumps({"config": config, "code": fingerprint, "device": device_type},
                                     sort_keys=True).encode()).hexdigest()[:16]
-    folder = run_store() / protocol / key
+    folder = run_store() / re.sub(r"[^\w./-]+", "-", protocol) / key     # "top: length" -> "top-length": portable paths
     results = {}
     for seed in seeds:
         path = folder / f"seed-{seed}.json"
