@@ -239,3 +239,12 @@ def test_scores_are_exact_match_on_whole_sequences():
     assert result["accuracy"] == pytest.approx(100 / 3)
     assert result["by_target_length"] == {"2": [1, 1], "1": [0, 2]}
     assert [f[0] for f in result["failures"]] == ["y", "z"]
+
+
+def test_background_training_jobs_name_split_architecture_and_seeds():
+    import train_runs
+    assert train_runs.parse_job("length:top: length:0-1:oracle") == [("length", "top: length", 0, True),
+                                                                      ("length", "top: length", 1, True)]
+    assert train_runs.parse_job("addprim_jump:overall-best:3") == [("addprim_jump", "overall-best", 3, False)]
+    with pytest.raises(ReprobookError, match="SPLIT:ARCHITECTURE:SEEDS"):
+        train_runs.parse_job("jump:overall-best:0")
