@@ -248,3 +248,34 @@ def test_background_training_jobs_name_split_architecture_and_seeds():
     assert train_runs.parse_job("addprim_jump:overall-best:3") == [("addprim_jump", "overall-best", 3, False)]
     with pytest.raises(ReprobookError, match="SPLIT:ARCHITECTURE:SEEDS"):
         train_runs.parse_job("jump:overall-best:0")
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("teacher_forcing", [True, False])
+def test_the_side_by_side_network_computes_the_plain_pytorch_network(cell, teacher_forcing):
+    """With the weights of the nn.LSTM / nn.GRU network of seq2seq_model.py (no attention, whose
+    readout differs), one run of Seq2SeqRuns has the same loss and the same greedy outputs."""
+    split = toy_split()
+    torch.manual_seed(0)
+    plain = Seq2Seq(len(split.commands), len(split.actions), cell, 2, 16, 0.0, False).eval()
+    runs = seq2seq_runs.Seq2SeqRuns([torch.Generator()], len(split.commands), len(split.actions), cell, 2, 16, 0.0, False).eval()
+    with torch.no_grad():
+        runs.command_embedding[0] = plain.command_embedding.weight
+        runs.action_embedding[0] = plain.action_embedding.weight
+        for prefix, rnn in (("encoder", plain.encoder), ("decoder", plain.decoder)):
+            for layer in range(2):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    value = getattr(rnn, f"{name}_l{layer}")
+                    getattr(runs, f"{prefix}_{name}_{layer}")[0] = value.T if name.startswith("weight") else value
+        runs.out_weight[0], runs.out_bias[0] = plain.out.weight.T, plain.out.bias
+    sos, eos = split.actions.index[scan_data.SOS], split.actions.index[scan_data.EOS]
+    for command, action in split.train[:5]:
+        command, action = torch.tensor(split.commands.encode(command)), torch.tensor(split.actions.encode(action))
+        expected = plain.loss(command, action, teacher_forcing, sos, eos)
+        ours = runs.loss(command[None], torch.tensor([len(command)]), action[None], torch.tensor([len(action)]),
+                         torch.tensor([teacher_forcing]), sos, eos)
+        torch.testing.assert_close(ours[0], expected)
+    ids, lengths = scan_data.padded([split.commands.encode(c) for c, _ in split.test])
+    expected = plain.greedy(ids, lengths, sos, eos, max_length=seq2seq_runs.MAX_ACTIONS)
+    ours = runs.greedy(ids, lengths, sos, eos)[0]
+    assert [split.actions.decode(row) for row in ours] == [split.actions.decode(row) for row in expected]
