@@ -14,7 +14,7 @@ final state starts a decoder RNN that writes the actions, each step reading the 
 initialisation; dropout acts on the embeddings and between layers. With attention (Bahdanau et al.,
 2015) the decoder step reads the context ``c_i`` computed from its previous state ``g_{i-1}``
 alongside the previous action, and the output softmax reads ``[g_i; c_i]``, the new state and the
-context (Supplementary, "Attention").
+context, as the paper's Supplementary Materials describe its attention decoder.
 """
 import math
 import sys
