@@ -156,8 +156,8 @@ def trained_by(record: dict) -> list[str]:
     for key, runs in record.get("details", {}).items():
         if key.endswith("/trained_by"):
             for run in runs:
-                commit = (run.get("commit") or "uncommitted")[:10] + (" with uncommitted changes" if run.get("uncommitted_changes") else "")
-                where = f"{run['device']}, torch {run['torch']}, commit `{commit}`"
+                where = (f"{run['device']}, torch {run['torch']}, commit `{(run.get('commit') or 'none')[:10]}`"
+                         + (" with uncommitted changes" if run.get("uncommitted_changes") else ""))
                 counts[where] = counts.get(where, 0) + 1
     return [f"{n} run(s) trained on {where}" for where, n in counts.items()]
 
