@@ -245,6 +245,6 @@ def test_the_runtime_section_says_where_stored_runs_were_trained():
     laptop = {"device": "CPU: laptop (1 threads)", "torch": "2.13.0", "commit": "abcdef1234567", "uncommitted_changes": False}
     gpu = {"device": "CUDA: H100", "torch": "2.13.0", "commit": "1234567abcdef", "uncommitted_changes": True}
     record = {"details": {"a/trained_by": [laptop, laptop], "b/trained_by": [gpu], "a/train_accuracy_on_2000": [99.0, 98.0]}}
-    assert trained_by(record) == ["2 run(s) trained on CPU: laptop (1 threads), torch 2.13.0, commit `abcdef1234`",
-                                  "1 run(s) trained on CUDA: H100, torch 2.13.0, commit `1234567abc` with uncommitted changes"]
+    assert trained_by(record) == ["2 run(s) trained on CPU: laptop (1 threads), torch 2.13.0, at commit(s) `abcdef1234`",
+                                  "1 run(s) trained on CUDA: H100, torch 2.13.0, at commit(s) `1234567abc` with uncommitted changes"]
     assert trained_by({"details": {}}) == []

@@ -151,15 +151,18 @@ def describe_seeds(seeds: list[int]) -> str:
 
 def trained_by(record: dict) -> list[str]:
     """Where a record's runs were trained, for notebooks whose runs say so (details ``<claim>/trained_by``):
-    the runs may come from a run store filled earlier, on other machines and commits of the same code."""
-    counts = {}
+    the runs may come from a run store filled earlier, on other machines and at other commits of the
+    same code (the store's key holds the source of the modules that decide the result)."""
+    machines = {}
     for key, runs in record.get("details", {}).items():
         if key.endswith("/trained_by"):
             for run in runs:
-                where = (f"{run['device']}, torch {run['torch']}, commit `{(run.get('commit') or 'none')[:10]}`"
-                         + (" with uncommitted changes" if run.get("uncommitted_changes") else ""))
-                counts[where] = counts.get(where, 0) + 1
-    return [f"{n} run(s) trained on {where}" for where, n in counts.items()]
+                commits = machines.setdefault(f"{run['device']}, torch {run['torch']}", {"runs": 0, "commits": []})
+                commits["runs"] += 1
+                commit = f"`{(run.get('commit') or 'none')[:10]}`" + (" with uncommitted changes" if run.get("uncommitted_changes") else "")
+                if commit not in commits["commits"]:
+                    commits["commits"].append(commit)
+    return [f"{m['runs']} run(s) trained on {machine}, at commit(s) {', '.join(m['commits'])}" for machine, m in machines.items()]
 
 
 class Runtime(_MarkdownDirective):
