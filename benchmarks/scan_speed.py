@@ -11,7 +11,7 @@ side-by-side trainer's attention networks also read the context in their output 
 paper's do, which costs a little more. Prints updates per second and their ratio.
 
     python benchmarks/scan_speed.py --updates 500
-    python benchmarks/scan_speed.py --device cuda    # both loops on the GPU
+    python benchmarks/scan_speed.py --device cuda    # every loop on the GPU
 """
 import argparse
 import json

@@ -1,7 +1,8 @@
 """Run records: what a notebook measured, and everything needed to tell whether it is still current.
 
 A record is ``replications/<chapter>/records/<notebook>-<tier>.json``. Its ``code_hash`` covers the
-notebook's code cells and the chapter's own Python modules that it imports: when either changes, the record is stale.
+notebook's code cells and the chapter's own Python modules that it imports: when either changes, the
+record is stale.
 """
 import ast
 import hashlib
