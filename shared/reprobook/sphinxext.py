@@ -153,16 +153,15 @@ def trained_by(record: dict) -> list[str]:
     """Where a record's runs were trained, for notebooks whose runs say so (details ``<claim>/trained_by``):
     the runs may come from a run store filled earlier, on other machines and at other commits of the
     same code (the store's key holds the source of the modules that decide the result)."""
-    machines = {}
+    runs_on, commits_on = {}, {}      # per machine: how many runs, and at which commits (in order)
     for key, runs in record.get("details", {}).items():
         if key.endswith("/trained_by"):
             for run in runs:
-                commits = machines.setdefault(f"{run['device']}, torch {run['torch']}", {"runs": 0, "commits": []})
-                commits["runs"] += 1
+                machine = f"{run['device']}, torch {run['torch']}"
                 commit = f"`{(run.get('commit') or 'none')[:10]}`" + (" with uncommitted changes" if run.get("uncommitted_changes") else "")
-                if commit not in commits["commits"]:
-                    commits["commits"].append(commit)
-    return [f"{m['runs']} run(s) trained on {machine}, at commit(s) {', '.join(m['commits'])}" for machine, m in machines.items()]
+                runs_on[machine] = runs_on.get(machine, 0) + 1
+                commits_on.setdefault(machine, {})[commit] = None
+    return [f"{n} run(s) trained on {machine}, at commit(s) {', '.join(commits_on[machine])}" for machine, n in runs_on.items()]
 
 
 class Runtime(_MarkdownDirective):
