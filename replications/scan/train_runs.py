@@ -14,6 +14,8 @@ finds every seed in the run store and only evaluates its figures and record. A j
 import argparse
 import multiprocessing
 import os
+import signal
+import sys
 import time
 
 import torch
@@ -57,6 +59,8 @@ def main() -> None:
         jobs = [(*job, args.updates) for text in args.jobs for job in parse_job(text)]
     except ReprobookError as error:
         parser.error(str(error))
+    # A plain `kill` of this process would leave its workers running: leave through the pool's exit instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped: the runs in progress are lost, finished ones are stored"))
     with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
         for line in pool.imap_unordered(train, jobs):
             print(time.strftime("%H:%M"), line, flush=True)
