@@ -1,17 +1,15 @@
 """Training speed on SCAN: our update against a straightforward per-token loop, in one process.
 
-The straightforward loop is PyTorch's seq2seq tutorial, which the paper built on: the encoder reads
-the command one token per call, the decoder always runs one step per call, and each step's choice is
-read back with ``.item()``. Ours is timed twice. The one-run trainer (``replications/scan/protocol.py``)
-packs the command into one encoder call and, when teacher forcing, runs the whole decoder in one
-call (no attention). The side-by-side trainer (``replications/scan/seq2seq_runs.py``, which the
-chapter's notebooks move to one by one) is timed with one run, as a CPU trains it: its cells are
-written out as batched products over a run axis. Same data, sampling, clipping and optimiser; the
-side-by-side trainer's attention networks also read the context in their output layer, as the
-paper's do, which costs a little more. Prints updates per second and their ratio.
+The straightforward loop is PyTorch's seq2seq tutorial, which the paper built on, over the plain
+``nn.LSTM`` / ``nn.GRU`` network (``replications/scan/seq2seq_model.py``): the encoder reads the
+command one token per call, the decoder runs one step per call, and each step's choice is read back
+with ``.item()``. Ours is the chapter's trainer (``replications/scan/seq2seq_runs.py``) with one run,
+as a CPU trains it: its cells are written out as batched products over a run axis, and it reads back
+nothing per step. Same networks (the attention networks' output layer reads the state and the
+context in both), data, sampling, clipping and optimiser. Prints updates per second and their ratio.
 
     python benchmarks/scan_speed.py --updates 500
-    python benchmarks/scan_speed.py --device cuda    # every loop on the GPU
+    python benchmarks/scan_speed.py --device cuda    # both loops on the GPU
 """
 import argparse
 import json
@@ -32,15 +30,17 @@ from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.device import device_description, resolve_device  # noqa: E402
 
 protocol = chapter_module("scan", "protocol")
+seq2seq_model = chapter_module("scan", "seq2seq_model")
 seq2seq_runs = chapter_module("scan", "seq2seq_runs")
 
 
 def tutorial_updates(split, architecture: str, updates: int, device) -> float:
     """Updates per second of the tutorial's loop."""
     sos, eos = split.actions.index[SOS], split.actions.index[EOS]
-    pairs = protocol.encoded_pairs(split, split.train, device)
+    pairs = [(torch.tensor(split.commands.encode(c), device=device), torch.tensor(split.actions.encode(a), device=device))
+             for c, a in split.train]
     torch.manual_seed(0)
-    model = protocol.build(split, architecture).to(device)
+    model = seq2seq_model.Seq2Seq(len(split.commands), len(split.actions), **protocol.ARCHITECTURES[architecture]).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=protocol.PAPER_PROTOCOL["lr"])
     model.train()
     began = time.perf_counter()
@@ -82,19 +82,17 @@ def main() -> None:
     device = resolve_device(args.device)
     rows = []
     for architecture in args.architectures:
-        plain, ours, side_by_side = [], [], []
+        plain, ours = [], []
         for _ in range(args.repeats):
             plain.append(tutorial_updates(split, architecture, args.updates, device))
-            ours.append(protocol.train_run(split, architecture, 0, args.updates, device, log=lambda *a: None)[1]["updates_per_second"])
             _, training = seq2seq_runs.train_side_by_side([split], [0], protocol.ARCHITECTURES[architecture],
                                                           protocol.PAPER_PROTOCOL, args.updates, device, log=lambda *a: None)
-            side_by_side.append(training[0]["updates_per_second"])
-        best_plain, best_ours, best_side_by_side = max(plain), max(ours), max(side_by_side)
+            ours.append(training[0]["updates_per_second"])
+        best_plain, best_ours = max(plain), max(ours)
         rows.append({"model": architecture, "plain_updates_per_second": best_plain, "ours_updates_per_second": best_ours,
-                     "speedup": best_ours / best_plain, "side_by_side_updates_per_second": best_side_by_side,
-                     "side_by_side_speedup": best_side_by_side / best_plain})
+                     "speedup": best_ours / best_plain})
         print(f"{architecture:>14}: tutorial loop {best_plain:6.1f} updates/s, ours {best_ours:6.1f} "
-              f"({best_ours / best_plain:.2f}x), side by side {best_side_by_side:6.1f} ({best_side_by_side / best_plain:.2f}x)", flush=True)
+              f"({best_ours / best_plain:.2f}x)", flush=True)
     result = {"benchmark": "scan_training", "device": device_description(device), "torch": torch.__version__,
               "python": platform.python_version(), "updates_timed": args.updates, "repeats": args.repeats, "rows": rows}
     out = Path(args.output) / f"scan_training_{device.type}.json"

@@ -111,3 +111,8 @@ def test_seeds_for_a_claim_the_tier_does_not_run_are_refused():
     assert_clean_error(code, err, "'length-top' is not a claim of this tier", "length-overall-best")
     code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "-p", "seeds_per_claim={length-overall-best: 3}")
     assert_clean_error(code, err, "needs a list of non-negative seeds")
+
+
+def test_curve_seeds_must_be_a_list_of_seeds():
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "curve_seeds=[]")
+    assert_clean_error(code, err, "curve_seeds needs a list of non-negative seeds")

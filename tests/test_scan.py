@@ -13,11 +13,9 @@ CHAPTER = Path(__file__).resolve().parents[1] / "replications" / "scan"
 sys.path.insert(0, str(CHAPTER))
 
 import scan_data  # noqa: E402
-from reprobook.chapters import chapter_module  # noqa: E402
 from reprobook.errors import ReprobookError  # noqa: E402
+import seq2seq_runs  # noqa: E402
 from seq2seq_model import Seq2Seq  # noqa: E402
-
-protocol = chapter_module("scan", "protocol")
 
 # Line counts of the authors' files (brendenlake/SCAN; the mirror's MANIFEST lists the same).
 LINE_COUNTS = {"simple": (16728, 4182), "length": (16990, 3920), "addprim_jump": (14670, 7706),
@@ -61,70 +59,6 @@ def test_unknown_split_and_unknown_file_are_clear_errors():
     with pytest.raises(ReprobookError, match="unknown SCAN file"):
         scan_file("simple_split/nope.txt")
 
-
-def toy_vocabularies():
-    commands = scan_data.Vocabulary.of([["jump", "twice"]])
-    actions = scan_data.Vocabulary.of([["I_JUMP"]])
-    return commands, actions
-
-
-@pytest.mark.parametrize("attention", [False, True])
-def test_greedy_decoding_stops_at_end_of_sequence(attention):
-    commands, actions = toy_vocabularies()
-    torch.manual_seed(0)
-    model = Seq2Seq(len(commands), len(actions), "LSTM", 1, 8, 0.0, attention).eval()
-    eos = actions.index[scan_data.EOS]
-    with torch.no_grad():                       # make EOS the only thing the decoder ever says
-        model.out.weight.zero_()
-        model.out.bias.fill_(-10.0)
-        model.out.bias[eos] = 10.0
-    ids, lengths = scan_data.padded([commands.encode(["jump", "twice"]), commands.encode(["jump"])])
-    out = model.greedy(ids, lengths, actions.index[scan_data.SOS], eos, max_length=50)
-    assert out.shape == (2, 1) and bool((out == eos).all())
-    assert actions.decode(out[0]) == []
-
-
-def test_the_oracle_forces_the_right_length():
-    commands, actions = toy_vocabularies()
-    torch.manual_seed(0)
-    model = Seq2Seq(len(commands), len(actions), "GRU", 1, 8, 0.0, True).eval()
-    eos = actions.index[scan_data.EOS]
-    ids, lengths = scan_data.padded([commands.encode(["jump"])] * 3)
-    out = model.greedy(ids, lengths, actions.index[scan_data.SOS], eos, max_length=50,
-                       oracle_lengths=torch.tensor([1, 4, 7]))
-    assert [len(actions.decode(row)) for row in out] == [1, 4, 7]
-
-
-def test_exact_match_is_on_whole_sequences():
-    pairs = [(["x"], ["I_JUMP", "I_JUMP"]), (["y"], ["I_WALK"]), (["z"], ["I_RUN"])]
-    predictions = [["I_JUMP", "I_JUMP"], ["I_WALK", "I_WALK"], ["I_RUN"][:0]]
-    assert protocol.exact_match(predictions, pairs) == [True, False, False]
-
-
-@pytest.mark.parametrize("teacher_forcing", [True, False])
-def test_the_one_call_decoder_computes_the_step_by_step_loss(teacher_forcing):
-    """Our fast path (the whole teacher-forced decoder in one call) equals the tutorial's per-step loop."""
-    commands, actions = toy_vocabularies()
-    torch.manual_seed(0)
-    model = Seq2Seq(len(commands), len(actions), "LSTM", 2, 8, 0.0, False).eval()
-    sos, eos = actions.index[scan_data.SOS], actions.index[scan_data.EOS]
-    command = torch.tensor(commands.encode(["jump", "twice"]))
-    action = torch.tensor(actions.encode(["I_JUMP", "I_JUMP"]))
-    fast = model.loss(command, action, teacher_forcing, sos, eos)
-    memory, mask, state = model.encode(command[None], torch.tensor([len(command)]))
-    previous, slow = torch.tensor([sos]), 0.0
-    for target in action:
-        log_probs, state = model.step(previous, state, memory, mask)
-        slow = slow - log_probs[0, target]
-        previous = target.view(1) if teacher_forcing else log_probs.argmax(-1)
-        if not teacher_forcing and int(previous) == eos:
-            break
-    torch.testing.assert_close(fast, slow)
-
-
-# --- seq2seq_runs: the paper's networks as K runs side by side ---------------------------------
-
-import seq2seq_runs  # noqa: E402
 
 
 def toy_split(name="toy", first=0):
@@ -219,7 +153,21 @@ def test_each_run_is_clipped_on_its_own_gradient_norm():
         torch.testing.assert_close(parameter.grad[1], before)
 
 
-def test_side_by_side_greedy_decoding_and_the_oracle():
+@pytest.mark.parametrize("network", list(TOY_NETWORKS))
+def test_greedy_decoding_stops_at_end_of_sequence(network):
+    split = toy_split()
+    model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(s) for s in (0, 1)], len(split.commands),
+                                     len(split.actions), **TOY_NETWORKS[network]).eval()
+    eos = split.actions.index[scan_data.EOS]
+    with torch.no_grad():                       # make EOS the only thing the decoder ever says
+        model.out_bias[:, 0, eos] = 50.0
+    ids, lengths = scan_data.padded([split.commands.encode(["jump", "twice"]), split.commands.encode(["jump"])])
+    out = model.greedy(ids, lengths, split.actions.index[scan_data.SOS], eos)
+    assert out.shape == (2, 2, 1) and bool((out == eos).all())
+    assert split.actions.decode(out[0, 0]) == []
+
+
+def test_the_oracle_forces_the_right_length():
     split = toy_split()
     model = seq2seq_runs.Seq2SeqRuns([torch.Generator().manual_seed(s) for s in (0, 1)], len(split.commands),
                                      len(split.actions), **TOY_NETWORKS["GRU, attention, dropout"]).eval()
@@ -227,10 +175,6 @@ def test_side_by_side_greedy_decoding_and_the_oracle():
     ids, lengths = scan_data.padded([split.commands.encode(["jump"])] * 3)
     out = model.greedy(ids, lengths, split.actions.index[scan_data.SOS], eos, oracle_lengths=torch.tensor([1, 4, 7]))
     assert [[len(split.actions.decode(row)) for row in run] for run in out] == [[1, 4, 7], [1, 4, 7]]
-    with torch.no_grad():
-        model.out_bias[:, 0, eos] = 50.0
-    out = model.greedy(ids, lengths, split.actions.index[scan_data.SOS], eos)
-    assert out.shape == (2, 3, 1) and bool((out == eos).all())
 
 
 def test_scores_are_exact_match_on_whole_sequences():
@@ -250,23 +194,27 @@ def test_background_training_jobs_name_split_architecture_and_seeds():
         train_runs.parse_job("jump:overall-best:0")
 
 
-@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("network", ["LSTM, 2 layers", "GRU, 2 layers", "GRU, attention", "LSTM, 2 layers, attention"])
 @pytest.mark.parametrize("teacher_forcing", [True, False])
-def test_the_side_by_side_network_computes_the_plain_pytorch_network(cell, teacher_forcing):
-    """With the weights of the nn.LSTM / nn.GRU network of seq2seq_model.py (no attention, whose
-    readout differs), one run of Seq2SeqRuns has the same loss and the same greedy outputs."""
+def test_the_side_by_side_network_computes_the_plain_pytorch_network(network, teacher_forcing):
+    """With the weights of the nn.LSTM / nn.GRU network of seq2seq_model.py, one run of Seq2SeqRuns has
+    the same loss and the same greedy outputs, with and without attention."""
+    cell, layers, attention = network.split(", ")[0], 2 if "2 layers" in network else 1, "attention" in network
     split = toy_split()
     torch.manual_seed(0)
-    plain = Seq2Seq(len(split.commands), len(split.actions), cell, 2, 16, 0.0, False).eval()
-    runs = seq2seq_runs.Seq2SeqRuns([torch.Generator()], len(split.commands), len(split.actions), cell, 2, 16, 0.0, False).eval()
+    plain = Seq2Seq(len(split.commands), len(split.actions), cell, layers, 16, 0.0, attention).eval()
+    runs = seq2seq_runs.Seq2SeqRuns([torch.Generator()], len(split.commands), len(split.actions), cell, layers, 16, 0.0, attention).eval()
     with torch.no_grad():
         runs.command_embedding[0] = plain.command_embedding.weight
         runs.action_embedding[0] = plain.action_embedding.weight
         for prefix, rnn in (("encoder", plain.encoder), ("decoder", plain.decoder)):
-            for layer in range(2):
+            for layer in range(layers):
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                     value = getattr(rnn, f"{name}_l{layer}")
                     getattr(runs, f"{prefix}_{name}_{layer}")[0] = value.T if name.startswith("weight") else value
+        if attention:
+            runs.attention_query[0], runs.attention_score[0] = plain.attention.query.weight.T, plain.attention.score.weight.T
+            runs.attention_key[0], runs.attention_key_bias[0] = plain.attention.key.weight.T, plain.attention.key.bias
         runs.out_weight[0], runs.out_bias[0] = plain.out.weight.T, plain.out.bias
     sos, eos = split.actions.index[scan_data.SOS], split.actions.index[scan_data.EOS]
     for command, action in split.train[:5]:

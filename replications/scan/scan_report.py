@@ -5,11 +5,13 @@ from reprobook.errors import ReprobookError
 
 
 def record_runs(record, claim_id: str, runs: list[dict]) -> None:
-    """A claim's per-seed test accuracies, with training accuracy and speed as details."""
+    """A claim's per-seed test accuracies, with training accuracy, speed and each seed's provenance
+    (where, on what and from which commit it was trained) as details."""
     record.claim(claim_id, [run["accuracy"] for run in runs], train_seconds=sum(run["train_seconds"] for run in runs),
                  resumed=sum(run["resumed"] for run in runs), seeds=[run["seed"] for run in runs])
     record.detail(f"{claim_id}/train_accuracy_on_2000", [run["train_accuracy"] for run in runs])
     record.detail(f"{claim_id}/updates_per_second", [run["updates_per_second"] for run in runs])
+    record.detail(f"{claim_id}/trained_by", [run["trained_by"] for run in runs])
 
 
 def accuracy_by_length(runs: list[dict], key: str = "by_target_length") -> tuple[list[int], np.ndarray]:
@@ -63,12 +65,18 @@ def training_accuracy_table(results: dict, claims: dict) -> str:
     return "\n".join(rows)
 
 
+def check_seed_list(what: str, seeds) -> list[int]:
+    """A parameter that names seeds, checked: a non-empty list of non-negative integers."""
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and seed >= 0 for seed in seeds):
+        raise ReprobookError(f"{what} needs a list of non-negative seeds, got {seeds!r}")
+    return seeds
+
+
 def check_seeds_per_claim(seeds_per_claim: dict | None, claims_run: list[str]) -> dict:
     """The ``seeds_per_claim`` parameter, checked: claims this tier runs, each with a list of seeds."""
     seeds_per_claim = dict(seeds_per_claim or {})
     for claim_id, claim_seeds in seeds_per_claim.items():
         if claim_id not in claims_run:
             raise ReprobookError(f"seeds_per_claim: {claim_id!r} is not a claim of this tier; it runs {claims_run}")
-        if not isinstance(claim_seeds, list) or not claim_seeds or not all(isinstance(seed, int) and seed >= 0 for seed in claim_seeds):
-            raise ReprobookError(f"seeds_per_claim: {claim_id!r} needs a list of non-negative seeds, got {claim_seeds!r}")
+        check_seed_list(f"seeds_per_claim: {claim_id!r}", claim_seeds)
     return seeds_per_claim

@@ -321,13 +321,9 @@ class BenchmarkResult(_MarkdownDirective):
             return lines + ["", f"Milliseconds per run-update, measured on {result['device']}, torch {result['torch']}, "
                             f"{result['steps']} time steps of a 2-layer, 200-unit LSTM stack, best of {result['repeats']}."]
         if "rows" in result and "plain_updates_per_second" in result["rows"][0]:     # benchmarks/scan_speed.py
-            side_by_side = "side_by_side_updates_per_second" in result["rows"][0]
             rows = [[r["model"], f"{r['plain_updates_per_second']:.1f}", f"{r['ours_updates_per_second']:.1f}",
-                     f"{r['speedup']:.2f}×"]
-                    + ([f"{r['side_by_side_updates_per_second']:.1f}", f"{r['side_by_side_speedup']:.2f}×"] if side_by_side else [])
-                    for r in result["rows"]]
-            header = ["Architecture", "tutorial loop: updates/s", "ours, one run: updates/s", "ours / tutorial"]
-            lines = _list_table(header + (["side by side, one run: updates/s", "side by side / tutorial"] if side_by_side else []), rows)
+                     f"{r['speedup']:.2f}×"] for r in result["rows"]]
+            lines = _list_table(["Architecture", "tutorial loop: updates/s", "ours, one run: updates/s", "ours / tutorial"], rows)
             return lines + ["", f"Measured on {result['device']}, torch {result['torch']}, {result['updates_timed']} "
                             f"updates, best of {result['repeats']}, every loop in one process."]
         if "rows" in result:            # a per-model comparison (benchmarks/egnn_speed.py)
