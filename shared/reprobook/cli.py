@@ -103,8 +103,8 @@ def command_run(args) -> int:
     if os.name == "posix":    # a TCP kernel warns about unencrypted traffic on every run; a Unix socket stays local
         kernel_config.KernelManager.transport = "ipc"
     # jupyter_client interrupts a kernel before every shutdown; on a busy machine the interrupt can land while
-    # the kernel handles a message, and ipykernel then logs "KeyboardInterrupt caught in kernel" on our stderr
-    # under the error this command reports. A cell's own errors come back as messages, not through that log.
+    # the kernel handles a message, and ipykernel then logs "KeyboardInterrupt caught in kernel" on our stderr,
+    # above the one-line error this command reports. A cell's own errors come back as messages, not that log.
     kernel_config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
     with tempfile.TemporaryDirectory() as scratch:
         converted = {}
