@@ -1,13 +1,20 @@
-"""The run store: finished seeds are kept, a rerun trains only the missing ones, and any change to the
-configuration, the code or the device type starts afresh."""
+"""The run store: finished seeds are kept with their provenance, a rerun trains only the missing ones,
+any change to the configuration, the training code or the device type starts afresh, and no started
+run disappears silently."""
+import json
+
 import pytest
+import torch
 
 from reprobook import runs
+from reprobook.errors import ReprobookError
+from reprobook.fingerprints import Fingerprint
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
+    monkeypatch.delenv(runs.FROM_STORE_ENV, raising=False)
     return tmp_path
 
 
@@ -18,9 +25,9 @@ def trainer(calls):
     return train_batch
 
 
-def run(calls, seeds, config=None, fingerprint="code-a", device_type="cpu"):
-    return runs.run_seeds("scan/length/top: length", config or {"lr": 0.001}, seeds, trainer(calls), batch_size=2,
-                          fingerprint=fingerprint, device_type=device_type, log=lambda _: None)
+def run(calls, seeds, config=None, device="cpu", train_batch=None):
+    return runs.run_seeds("scan/length/top: length", config or {"lr": 0.001}, seeds, train_batch or trainer(calls),
+                          batch_size=2, device=torch.device(device), log=lambda _: None)
 
 
 def test_a_rerun_trains_only_the_missing_seeds(store):
@@ -33,12 +40,46 @@ def test_a_rerun_trains_only_the_missing_seeds(store):
     assert [r["accuracy"] for r in second] == [50.0, 51.0, 52.0, 53.0, 54.0]
 
 
-@pytest.mark.parametrize("change", [{"config": {"lr": 0.01}}, {"fingerprint": "code-b"}, {"device_type": "cuda"}])
-def test_another_configuration_code_or_device_never_reuses_a_seed(store, change):
+def test_a_seed_keeps_its_provenance(store):
+    (result,) = run([], [0])
+    assert result["config"] == {"lr": 0.001}
+    assert "tests/test_runs.py" in result["training_code"]["modules"]
+    assert set(result["provenance"]) >= {"commit", "uncommitted_changes", "device", "versions", "started", "finished"}
+    assert result["train_seconds"] >= 0 and result["earlier_attempts"] == []
+
+
+def test_another_configuration_code_or_device_never_reuses_a_seed(store, monkeypatch):
     calls = []
     run(calls, [0])
-    run(calls, [0], **change)
-    assert calls == [[0], [0]]
+    run(calls, [0], config={"lr": 0.01})
+    run(calls, [0], device="meta")
+    monkeypatch.setattr(runs, "training_code", lambda entry: Fingerprint("other code", ["tests/test_runs.py"], None))
+    run(calls, [0])
+    assert calls == [[0], [0], [0], [0]]
+
+
+def test_from_the_store_a_missing_seed_is_an_error_that_names_it(store, monkeypatch):
+    calls = []
+    run(calls, [0, 1])
+    monkeypatch.setenv(runs.FROM_STORE_ENV, "1")
+    assert [r["resumed"] for r in run(calls, [0, 1])] == [True, True]
+    with pytest.raises(ReprobookError, match=r"seeds 2, 3 are not in the run store \(2 of 4 are\)"):
+        run(calls, [0, 1, 2, 3])
+    assert calls == [[0, 1]]
+
+
+def test_a_failed_or_stopped_run_is_kept_and_counted(store):
+    def crashing(seeds):
+        raise FloatingPointError("loss is nan")
+    with pytest.raises(FloatingPointError):
+        run([], [0], train_batch=crashing)
+    (marker,) = store.rglob("seed-0.started.json")
+    assert json.loads(marker.read_text())["status"] == "failed: FloatingPointError: loss is nan"
+    (result,) = run([], [0])
+    assert [a["status"] for a in result["earlier_attempts"]] == ["failed: FloatingPointError: loss is nan"]
+    assert not list(store.rglob("seed-0.started.json"))
+    assert runs.runs_asked_for()[-1] | {"key": None} == {"protocol": "scan/length/top: length", "key": None, "seed": 0,
+                                                         "trained": True, "earlier_attempts": 1}
 
 
 def test_stored_seeds_have_portable_paths(store):

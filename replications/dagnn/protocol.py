@@ -4,17 +4,13 @@ Defaults are the paper's; per-data-set overrides sit in ``OVERRIDES``, in one vi
 """
 import torch
 
-import reprobook.graphs
-import reprobook.seedbatch
-import reprobook.training
 from reprobook.data import planetoid, shchur_graph
 from reprobook.graphs import largest_connected_component, normalized_adjacency
-from reprobook.runs import FAST_PATH, SEEDS_PER_BATCH, run_seeds, source_fingerprint
+from reprobook.runs import FAST_PATH, SEEDS_PER_BATCH, run_seeds
 from reprobook.seedbatch import SparseFeatures
 from reprobook.seeding import generator_for
 from reprobook.training import NodeClassificationData, WindowedValidationLoss, fit_node_classifier, per_class_split
 
-import dagnn_model
 from dagnn_model import DAGNN, CoupledGCN, smoothness_metric
 
 FIXED_SPLIT_DATASETS = ("Cora", "CiteSeer", "PubMed")
@@ -89,12 +85,11 @@ def run_protocol(dataset: str, seeds: list[int], device, max_epochs=None, log=pr
     random split per run (Table 3; each run trains alone, as its split is its own)."""
     config = {"model": "DAGNN", "dataset": dataset, "hyperparameters": hyperparameters(dataset),
               "max_epochs": max_epochs, "path": FAST_PATH}
-    fingerprint = source_fingerprint(dagnn_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
     if dataset in FIXED_SPLIT_DATASETS:
         graph = load(dataset, device)
         return run_seeds(f"dagnn/DAGNN-{dataset}", config, seeds,
                          lambda batch: train_dagnn(dataset, batch, device, graph, max_epochs)["runs"],
-                         batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint, device_type=device.type, log=log)
+                         batch_size=SEEDS_PER_BATCH[device.type], device=device, log=log)
     data, raw_sha256 = shchur_graph(dataset)
     features, adjacency = features_and_adjacency(data, device)
     nodes = largest_connected_component(data.edge_index, data.num_nodes) if dataset in LARGEST_COMPONENT_ONLY else None
@@ -106,7 +101,7 @@ def run_protocol(dataset: str, seeds: list[int], device, max_epochs=None, log=pr
         return [run | {"data_sha256": raw_sha256} for run in train_dagnn(dataset, batch, device, graph, max_epochs)["runs"]]
 
     return run_seeds(f"dagnn/DAGNN-{dataset}", config | {"split": RANDOM_SPLIT, "data_sha256": raw_sha256}, seeds,
-                     train_alone, batch_size=1, fingerprint=fingerprint, device_type=device.type, log=log)
+                     train_alone, batch_size=1, device=device, log=log)
 
 
 def depth_model(kind: str, depth: int, generators, num_features: int, num_classes: int):
@@ -124,7 +119,6 @@ def depth_study(kinds, depths, seeds, device, dataset="Cora", max_epochs=None, l
     features, adjacency, labels = graph
     num_classes = int(labels.y.max()) + 1
     h = DEPTH_STUDY | ({"max_epochs": max_epochs} if max_epochs else {})
-    fingerprint = source_fingerprint(dagnn_model, reprobook.seedbatch, reprobook.training, reprobook.graphs)
     results = []
     for kind in kinds:
         for depth in depths:
@@ -143,8 +137,7 @@ def depth_study(kinds, depths, seeds, device, dataset="Cora", max_epochs=None, l
 
             config = {"study": "depth", "kind": kind, "depth": depth, "dataset": dataset, "hyperparameters": h}
             runs = run_seeds(f"dagnn/depth-{dataset}", config, seeds, train_batch,
-                             batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint,
-                             device_type=device.type, log=log)
+                             batch_size=SEEDS_PER_BATCH[device.type], device=device, log=log)
             results += [{"kind": kind, "depth": depth, "seed": r["seed"], "test_accuracy": r["test_accuracy"],
                          "smv": r["smv"], "train_seconds": r["train_seconds"], "resumed": r["resumed"]} for r in runs]
     return results

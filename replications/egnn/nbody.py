@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from reprobook.data import cache_dir
-from reprobook.records import atomic_write_json
+from reprobook.data import atomic_write_json, cache_dir
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import torch
 import egnn_model
 import nbody
 from egnn_model import MODELS, neighbours
-from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.runs import run_seeds
 from reprobook.seeding import generator_for
 
 PAPER_HYPERPARAMETERS = {"epochs": 10_000, "batch_size": 100, "hidden": 64, "layers": 4, "weight_decay": 1e-12,
@@ -138,10 +138,9 @@ def run_protocol(model: str, seeds: list[int], splits: dict, device, epochs: int
     config = {"model": model, "hyperparameters": hyperparameters(model), "epochs": epochs,
               "data": {name: int(split["x"].shape[0]) for name, split in splits.items()},
               "path": TRAINING_PATH.get(device.type, "eager steps")}
-    fingerprint = source_fingerprint(egnn_model, nbody)
     on_device = to_device(splits, device)
     return run_seeds(f"egnn/{model}", config, seeds, lambda batch: train(model, batch, on_device, device, epochs, log),
-                     batch_size=SEEDS_PER_BATCH[device.type], fingerprint=fingerprint, device_type=device.type, log=log)
+                     batch_size=SEEDS_PER_BATCH[device.type], device=device, log=log)
 
 
 def load_trained(model: str, result: dict, device) -> torch.nn.Module:

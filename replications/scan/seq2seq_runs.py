@@ -17,7 +17,6 @@ alongside the previous action, and the output softmax reads ``[g_i; c_i]``, the 
 context, as the paper's Supplementary Materials describe its attention decoder.
 """
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from torch import nn
 
 import scan_data
 from reprobook.device import device_description
-from reprobook.records import git_commit
-from reprobook.runs import run_seeds, source_fingerprint
+from reprobook.provenance import git_commit
+from reprobook.runs import run_seeds
 from scan_data import EOS, SOS, Split, load_split, padded
 
 GATES = {"LSTM": 4, "GRU": 3}
@@ -348,4 +347,4 @@ def run_protocol(split_name: str, architecture: str, model_config: dict, protoco
     config = {"split": split_name, "architecture": model_config, "protocol": protocol, "updates": updates, "oracle": oracle}
     return run_seeds(f"scan/{split_name}/{architecture}", config, seeds, train_batch,
                      batch_size=RUNS_SIDE_BY_SIDE[device.type],
-                     fingerprint=source_fingerprint(scan_data, sys.modules[__name__]), device_type=device.type, log=log)
+                     device=device, log=log)

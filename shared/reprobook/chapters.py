@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ReprobookError
+from .paths import repo_root
 
 TIERS = ("smoke", "full")
 CHAPTER_FIELDS = {"title": str, "authors": list, "venue": str, "year": int, "url": str, "bibtex": str,
@@ -20,15 +21,6 @@ CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str, "decimals"
 # How a claim is judged: "value" (our mean within the tolerance of the paper's) or "rank" (hardware-bound
 # numbers such as timings: the model's place among the claims of its rank_group that ran, ours vs the paper's).
 COMPARISONS = ("value", "rank")
-
-
-def repo_root() -> Path:
-    """The checkout that holds ``replications/``: found from the working directory, else from this package."""
-    for start in (Path.cwd(), Path(__file__).resolve()):
-        for folder in (start, *start.parents):
-            if (folder / "replications").is_dir() and (folder / "_toc.yml").is_file():
-                return folder
-    raise ReprobookError("cannot find the book's root (a folder with replications/ and _toc.yml); run from inside the checkout")
 
 
 @dataclass

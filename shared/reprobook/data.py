@@ -13,6 +13,7 @@ A relative path in these settings (and in ``REPROBOOK_RUNS``) is taken from the 
 not from the working directory: notebooks run with their chapter folder as working directory.
 """
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -20,8 +21,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from .chapters import repo_root
 from .errors import ReprobookError
+from .paths import repo_root
 
 CACHE_ENV = "REPROBOOK_DATA"
 MIRROR_ENV = "REPROBOOK_OFFLINE_MIRROR"
@@ -87,6 +88,24 @@ PINNED_SHA256 |= {
 }
 
 
+def atomic_write_json(path: Path, payload) -> None:
+    """Write JSON so that an interruption leaves either the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".part") as tmp:
+        partial = Path(tmp.name)
+        try:
+            json.dump(payload, tmp, indent=1)
+            tmp.write("\n")
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            tmp.close()
+            partial.unlink(missing_ok=True)
+            raise
+    os.replace(partial, path)
+
+
 def setting_path(variable: str) -> Path | None:
     """The folder an environment variable names; a relative one from the checkout's top folder."""
     value = os.environ.get(variable)
@@ -127,7 +146,7 @@ def _copy_in(relative: str, url: str, target: Path) -> None:
             source = mirror / relative
             if not source.is_file():
                 raise ReprobookError(
-                    f"missing data file {relative}: not in the offline mirror {MIRROR_ENV}={mirror} "
+                    f"missing data file {relative}: not in the offline mirror that {MIRROR_ENV} names "
                     f"(its canonical address is {url}; unset {MIRROR_ENV} to download it)")
             shutil.copyfile(source, partial)
         else:
@@ -209,7 +228,7 @@ def shchur_graph(name: str):
     """One of the Coauthor or Amazon graphs (Shchur et al., 2018) with row-normalised features, and the
     sha256 of the raw file it was read from.
 
-    No checksum is pinned for these files: none could be read in this workplace. They are NumPy
+    No checksum is pinned for these files: none could be checked against their source yet. They are NumPy
     archives that PyG opens with pickling disabled (``np.load``'s default), so an unverified file cannot
     run code; the sha256 goes into the run's record instead, naming the bytes behind the result.
     """

@@ -1,121 +1,22 @@
 """Run records: what a notebook measured, and everything needed to tell whether it is still current.
 
-A record is ``replications/<chapter>/records/<notebook>-<tier>.json``. Its ``code_hash`` covers the
-notebook's code cells and the chapter's own Python modules that it imports: when either changes, the
-record is stale.
+A record is ``replications/<chapter>/records/<notebook>-<tier>.json``. Its ``code_hash`` is the
+fingerprint of the notebook's code cells and of every project module they import, transitively
+(``reprobook.fingerprints.notebook_code``): when any of them changes, the record is stale. It also
+lists every run the notebook asked the run store for (``runs``), the ones that failed or were stopped
+included.
 """
-import ast
-import hashlib
 import json
-import os
-import platform
-import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .data import atomic_write_json
 from .errors import ReprobookError
-
-
-def atomic_write_json(path: Path, payload) -> None:
-    """Write JSON so that an interruption leaves either the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".part") as tmp:
-        partial = Path(tmp.name)
-        try:
-            json.dump(payload, tmp, indent=1)
-            tmp.write("\n")
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        except BaseException:
-            tmp.close()
-            partial.unlink(missing_ok=True)
-            raise
-    os.replace(partial, path)
-
-
-def code_cells(notebook_path: Path) -> list[str]:
-    """The code cells of a MyST or ipynb notebook, without papermill's injected-parameters cell."""
-    import jupytext
-
-    notebook = jupytext.read(notebook_path)
-    return [cell.source.strip() for cell in notebook.cells
-            if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
-
-
-def imported_names(source: str) -> set[str]:
-    """Top-level names of the absolute imports in Python source (IPython ``%``/``!`` lines skipped)."""
-    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def chapter_modules(notebook_path: Path) -> list[Path]:
-    """The ``*.py`` modules beside a notebook that it imports, directly or through one another.
-
-    A module that no notebook imports yet (a chapter's next trainer, say, used so far by tests and a
-    benchmark) cannot have produced a record's numbers, so it does not make the record stale.
-    """
-    notebook_path = Path(notebook_path)
-    folder, used = notebook_path.parent, set()
-    pending = set().union(*map(imported_names, code_cells(notebook_path)))
-    while pending:
-        module = folder / f"{pending.pop()}.py"
-        if module.is_file() and module not in used:
-            used.add(module)
-            pending |= imported_names(module.read_text())
-    return sorted(used)
-
-
-def code_hash(notebook_path: Path) -> str:
-    """sha256 of the notebook's code cells and of the chapter modules it imports (``chapter_modules``)."""
-    digest = hashlib.sha256()
-    for source in code_cells(notebook_path):
-        digest.update(source.encode() + b"\n\x00")
-    for module in chapter_modules(notebook_path):
-        digest.update(module.name.encode() + b"\x00" + module.read_bytes())
-    return digest.hexdigest()
-
-
-def git_commit(chapter_folder: Path) -> dict:
-    """HEAD, and whether the code that runs (the chapter's notebooks and modules, the shared package)
-    differs from it. Outputs (executed notebooks, records, figures) do not count."""
-    def git(*args):
-        result = subprocess.run(["git", *args], cwd=chapter_folder, capture_output=True, text=True)
-        return result.stdout.strip() if result.returncode == 0 else None
-    top = git("rev-parse", "--show-toplevel")
-    if top is None:
-        return {"commit": None, "uncommitted_changes": None}
-    chapter = Path(chapter_folder).resolve().relative_to(Path(top).resolve()).as_posix()
-    code = [f":(top){chapter}/*.py", f":(top){chapter}/*.md", ":(top)shared/reprobook"]
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain", "--", *code))}
-
-
-def peak_memory_mb(device) -> dict:
-    peak = {"host_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if getattr(device, "type", None) == "cuda":
-        import torch
-        peak["device_max_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    return peak
-
-
-def versions() -> dict:
-    import torch
-    import torch_geometric
-
-    from . import __version__
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "reprobook": __version__}
+from .fingerprints import notebook_code
+from .provenance import git_commit, peak_memory_mb, versions
+from .runs import runs_asked_for
 
 
 def summarize(values: list[float]) -> dict:
@@ -132,9 +33,10 @@ class RecordBuilder:
 
         self.started = time.time()
         self.path_of_notebook = Path(notebook_path)
+        code = notebook_code(self.path_of_notebook)
         self.payload = {
             "chapter": chapter, "notebook": notebook, "tier": tier,
-            "code_hash": code_hash(notebook_path), **git_commit(self.path_of_notebook.parent),
+            "code_hash": code.sha256, "code_modules": code.modules, **git_commit(self.path_of_notebook.parent),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "device": device_description(device), "device_type": device.type,
             "versions": versions(), "seeds": list(seeds), "claims": {}, "details": {},
@@ -168,6 +70,7 @@ class RecordBuilder:
         self.payload["compute_seconds"] = (sum(c.get("train_seconds", 0.0) for c in self.payload["claims"].values())
                                            + sum(self.payload["other_training_seconds"].values()))
         self.payload["peak_memory"] = peak_memory_mb(self.device)
+        self.payload["runs"] = runs_asked_for()
         path = Path(record_dir) / f"{self.payload['notebook']}-{self.payload['tier']}.json"
         atomic_write_json(path, self.payload)
         return path

@@ -1,24 +1,40 @@
-"""The multi-seed loop: resumable, one file per finished seed.
+"""The run store: every finished seed kept as one small JSON file, so that a rerun continues.
 
-A protocol of many runs (GAT: 100 per data set) is interrupted by sessions ending and machines
-going back. ``run_seeds`` keeps each finished seed's result in the run store and, when called again
-with the same configuration and code, trains only the seeds that are missing. The store's key
-hashes the configuration, the device type and the source of every module that decides the result,
-so a change to any of them never reuses an old seed.
+A protocol of many runs (GAT: 100 per data set) outlasts a machine that is given back. ``run_seeds``
+keeps each finished seed's result and, when called again with the same configuration and code,
+trains only the seeds that are missing. A seed's folder is keyed by the configuration, the device
+type and the fingerprint of the training code, found from the training function's imports
+(``reprobook.fingerprints.training_code``): a change to any module it imports never reuses a seed.
+
+Each seed file carries its provenance: the configuration, the training code's fingerprint and
+modules, the commit and whether the training code differed from it, the device, the versions and
+the wall time. A seed is marked started before it trains (``seed-N.started.json``); a run that fails
+says so in that file, and one that is stopped leaves it behind, so the seed's next result lists it
+under ``earlier_attempts``. No run disappears silently.
+
+Chapters commit their store in ``replications/<chapter>/runs/``; ``REPROBOOK_FROM_STORE=1`` makes a
+missing seed an error instead of a training (``reprobook run --from-store``).
 """
 import hashlib
 import inspect
 import json
+import os
 import re
 import sys
 import time
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .data import cache_dir, setting_path
-from .records import atomic_write_json
+from .data import atomic_write_json, cache_dir, setting_path
+from .errors import ReprobookError
+from .fingerprints import training_code
+from .paths import repo_root
+from .provenance import git_commit, versions
 
 RUNS_ENV = "REPROBOOK_RUNS"
+FROM_STORE_ENV = "REPROBOOK_FROM_STORE"
 
 # Runs trained side by side per batch. On a 2-core CPU batching measured no faster per run than one at
 # a time (memory-bound edge operations), so the CPU trains one seed per batch; a GPU takes 25 at once.
@@ -26,56 +42,92 @@ SEEDS_PER_BATCH = {"cpu": 1, "cuda": 25, "mps": 25}
 # What a record says about how its runs were trained (reprobook.seedbatch and reprobook.training).
 FAST_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs side by side, on-device early stopping"
 
+# Every seed this process asked the store for, in order: what a record lists under "runs".
+_ASKED: list[dict] = []
+
 
 def run_store() -> Path:
     """Where finished seeds are kept: ``$REPROBOOK_RUNS``, else beside the data cache."""
     return setting_path(RUNS_ENV) or cache_dir().parent / "runs"
 
 
-def source_fingerprint(*modules) -> str:
-    """sha256 over the source text of the given modules: the code whose change invalidates stored seeds."""
-    digest = hashlib.sha256()
-    for module in modules:
-        digest.update(inspect.getsource(module).encode())
-    return digest.hexdigest()
+def runs_asked_for() -> list[dict]:
+    """Each seed asked for in this process: its protocol, store key, seed, whether it was trained now
+    or read back, and the attempts before it that failed or were stopped."""
+    return [dict(entry) for entry in _ASKED]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Callable[[list[int]], list[dict]],
-              *, batch_size: int, fingerprint: str, device_type: str, log=print) -> list[dict]:
+              *, batch_size: int, device, log=print) -> list[dict]:
     """Results for ``seeds`` (a list of dicts, in order), training only those not stored yet.
 
     ``train_batch(seeds)`` trains the given seeds side by side and returns one dict per seed.
-    Each result gains ``seed``, ``train_seconds`` (its share of the batch's wall time) and ``resumed``
-    (whether it was read from the store rather than trained by this call).
+    Each result gains ``seed``, ``train_seconds`` (its share of the batch's wall time), ``config``,
+    ``training_code``, ``provenance`` and ``resumed`` (whether it was read from the store).
     """
+    from .device import device_description
+
     seeds = list(seeds)
-    key = hashlib.sha256(json.dumps({"config": config, "code": fingerprint, "device": device_type},
+    code = training_code(Path(inspect.getsourcefile(train_batch)))
+    key = hashlib.sha256(json.dumps({"config": config, "code": code.sha256, "device": device.type},
                                     sort_keys=True).encode()).hexdigest()[:16]
     folder = run_store() / re.sub(r"[^\w./-]+", "-", protocol) / key     # "top: length" -> "top-length": portable paths
-    results = {}
-    for seed in seeds:
+
+    def stored(seed):
         path = folder / f"seed-{seed}.json"
-        if path.is_file():
-            results[seed] = json.loads(path.read_text()) | {"resumed": True}
+        return _read(path) | {"resumed": True} if path.is_file() else None
+
+    results = {seed: found for seed in seeds if (found := stored(seed)) is not None}
     todo = [seed for seed in seeds if seed not in results]
     if results:
         log(f"{protocol}: {len(results)} of {len(seeds)} seeds already stored in {folder}")
+    if todo and os.environ.get(FROM_STORE_ENV) == "1":
+        raise ReprobookError(f"{protocol}: seeds {', '.join(map(str, todo))} are not in the run store "
+                             f"({len(results)} of {len(seeds)} are); train them first or ask for fewer seeds")
     for start in range(0, len(todo), batch_size):
-        chunk = todo[start:start + batch_size]
+        chunk = [seed for seed in todo[start:start + batch_size] if seed not in results]
         for seed in chunk:    # another process working on the same protocol may have finished it meanwhile
-            path = folder / f"seed-{seed}.json"
-            if path.is_file():
-                results[seed] = json.loads(path.read_text()) | {"resumed": True}
+            if (found := stored(seed)) is not None:
+                results[seed] = found
         chunk = [seed for seed in chunk if seed not in results]
         if not chunk:
             continue
+        provenance = {**git_commit(repo_root() / Path(code.modules[0]).parent), "device": device_description(device),
+                      "versions": versions(), "started": _now()}
+        earlier = {}
+        for seed in chunk:
+            marker = folder / f"seed-{seed}.started.json"
+            earlier[seed] = [_read(marker)] if marker.is_file() else []
+            atomic_write_json(marker, {"status": "started", **provenance})
         began = time.perf_counter()
-        outcome = train_batch(chunk)
+        try:
+            outcome = train_batch(chunk)
+        except BaseException as error:
+            for seed in chunk:
+                atomic_write_json(folder / f"seed-{seed}.started.json",
+                                  {"status": f"failed: {type(error).__name__}: {error}", **provenance,
+                                   "stopped": _now(), "traceback": traceback.format_exc(limit=3)})
+            raise
         seconds = time.perf_counter() - began
         for seed, result in zip(chunk, outcome):
-            result = result | {"seed": seed, "train_seconds": seconds / len(chunk)}
+            result = result | {"seed": seed, "train_seconds": seconds / len(chunk), "config": config,
+                               "training_code": code.as_dict(), "provenance": provenance | {"finished": _now()},
+                               "earlier_attempts": earlier[seed]}
             atomic_write_json(folder / f"seed-{seed}.json", result)
+            (folder / f"seed-{seed}.started.json").unlink(missing_ok=True)
             results[seed] = result | {"resumed": False}
         log(f"{protocol}: {len(results)}/{len(seeds)} seeds done ({seconds:.1f} s for seeds {chunk[0]}-{chunk[-1]})")
         sys.stdout.flush()
+    for seed in seeds:
+        _ASKED.append({"protocol": protocol, "key": key, "seed": seed,
+                       "trained": not results[seed]["resumed"],
+                       "earlier_attempts": len(results[seed].get("earlier_attempts", []))})
     return [results[seed] for seed in seeds]

@@ -51,6 +51,22 @@ class PatienceOnLossAndAccuracy:
         return checkpoint
 
 
+class PatienceOnAccuracy(PatienceOnLossAndAccuracy):
+    """The GAT authors' CiteSeer variant (PetarV-/GAT issue 14): validation accuracy alone decides.
+
+    An epoch whose validation accuracy ties or beats the best so far resets the patience counter and
+    is checkpointed; training stops after ``patience`` epochs without one.
+    """
+
+    def step(self, val_loss: torch.Tensor, val_accuracy: torch.Tensor) -> torch.Tensor:
+        active = ~self.stopped
+        checkpoint = active & (val_accuracy >= self.best_accuracy)
+        self.best_accuracy = torch.where(checkpoint, val_accuracy, self.best_accuracy)
+        self.bad_epochs = torch.where(checkpoint, 0, self.bad_epochs + active.long())
+        self.stopped = self.stopped | (self.bad_epochs >= self.patience)
+        return checkpoint
+
+
 class WindowedValidationLoss:
     """The DAGNN authors' early stopping (``train_eval.py`` in divelab/DeeperGNN), one state per run.
 

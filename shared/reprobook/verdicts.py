@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass
 
 from .chapters import Chapter, Claim
-from .records import code_hash, load_record
+from .fingerprints import notebook_code
+from .records import load_record
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 NOT_RUN_HERE, NOT_RUN_YET, STALE = "not run here", "not run yet", "stale"
@@ -36,15 +37,15 @@ def record_problems(chapter: Chapter, notebook: str, tier: str = "full") -> list
     if record is None:
         return [f"{chapter.id}/{notebook}: no {tier}-tier record ({chapter.record_path(notebook, tier).name})"]
     problems = []
-    current = code_hash(chapter.notebook_source(notebook))
+    current = notebook_code(chapter.notebook_source(notebook)).sha256
     if record.get("code_hash") != current:
         problems.append(f"{chapter.id}/{notebook}: stale {tier}-tier record: made by other code than the current "
-                        f"notebook and chapter modules (record {record.get('code_hash', '?')[:12]}, now {current[:12]})")
+                        f"notebook and the modules it imports (record {record.get('code_hash', '?')[:12]}, now {current[:12]})")
     executed = chapter.executed_notebook(notebook)
     if not executed.is_file():
         problems.append(f"{chapter.id}/{notebook}: the executed notebook {executed.name} is missing")
     else:
-        if code_hash(executed) != record.get("code_hash"):
+        if notebook_code(executed).sha256 != record.get("code_hash"):
             problems.append(f"{chapter.id}/{notebook}: {executed.name} was not executed from the code that made the record")
         cells = json.loads(executed.read_text()).get("cells", [])
         if any(out.get("output_type") == "error" for cell in cells for out in cell.get("outputs", [])):

@@ -1,0 +1,207 @@
+"""The code behind a result, found from its imports, never from a list typed by hand.
+
+Two fingerprints stand on it:
+
+* ``training_code(entry)``: the project's modules (the chapter's own ``*.py`` beside the entry and
+  ``reprobook``'s) that the module holding the training function imports, transitively. It keys the
+  run store: a change to any of them means a stored seed is not reused. The run store itself
+  (``reprobook.runs``) is left out, with whatever only it imports: it decides which results are
+  reused, never what they are, and with it in, every change to the store would retrain the book.
+* ``notebook_code(notebook)``: the notebook's code cells and every project module they import,
+  transitively (training and reporting code alike). A record made by other code is stale.
+
+Sources are compared as normalised syntax trees, so what cannot change a number does not count:
+docstrings and comments, the wording of an error message, and which of the project's modules a name
+is imported from (the definition it names is in the fingerprint wherever it lives); a call of the
+run store counts without its keyword arguments (how a result is filed: batch size, device, log).
+Top-level statements are hashed as a sorted multiset, so moving a definition between modules of the
+same closure changes nothing. ``missing_since(entry, commit)`` uses the same statements to prove that
+seeds trained at an older commit were made by the code that runs now.
+"""
+import ast
+import hashlib
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import repo_root
+
+PACKAGE = "shared/reprobook"
+STORE_MODULE = f"{PACKAGE}/runs.py"
+STORE_CALLS = {"run_seeds"}
+
+
+class Sources:
+    """Text of the checkout's files, as they are now (``commit=None``) or at a commit."""
+
+    def __init__(self, root: Path | None = None, commit: str | None = None, overrides: dict | None = None):
+        self.root, self.commit = Path(root or repo_root()), commit
+        self.overrides = overrides or {}    # {relative path: text}: tests edit a module without touching it
+
+    def read(self, relative: str) -> str | None:
+        if relative in self.overrides:
+            return self.overrides[relative]
+        if self.commit is None:
+            path = self.root / relative
+            return path.read_text() if path.is_file() else None
+        shown = subprocess.run(["git", "show", f"{self.commit}:{relative}"], cwd=self.root, capture_output=True, text=True)
+        return shown.stdout if shown.returncode == 0 else None
+
+
+def _project_module(name: str, level: int, importer: str, sources: Sources) -> list[str]:
+    """The project files an ``import name`` (``level`` dots) in ``importer`` loads; [] for other packages."""
+    folder = importer.rsplit("/", 1)[0]
+    if level:     # relative imports occur only inside reprobook
+        parts = [p for p in name.split(".") if p]
+        return [f"{PACKAGE}/__init__.py"] + ([f"{PACKAGE}/{parts[0]}.py"] if parts else [])
+    top, _, rest = name.partition(".")
+    if top == "reprobook":
+        return [f"{PACKAGE}/__init__.py"] + ([f"{PACKAGE}/{rest.split('.')[0]}.py"] if rest else [])
+    if folder != PACKAGE and sources.read(f"{folder}/{top}.py") is not None:
+        return [f"{folder}/{top}.py"]
+    return []
+
+
+def _imports(tree: ast.AST, importer: str, sources: Sources) -> set[str]:
+    """The project files that the imports anywhere in ``tree`` (functions too) load."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.update(_project_module(alias.name, 0, importer, sources))
+        elif isinstance(node, ast.ImportFrom):
+            modules = _project_module(node.module or "", node.level, importer, sources)
+            found.update(modules)
+            if modules and (node.module in (None, "reprobook") or node.level and not node.module):
+                for alias in node.names:      # ``from reprobook import training``: a submodule
+                    candidate = f"{PACKAGE}/{alias.name}.py"
+                    if sources.read(candidate) is not None:
+                        found.add(candidate)
+    return {path for path in found if sources.read(path) is not None}
+
+
+def _parse(text: str) -> ast.Module:
+    # IPython's ``%magic`` and ``!shell`` lines are not Python
+    return ast.parse("\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))))
+
+
+def closure(roots: dict[str, ast.AST], sources: Sources, exclude: frozenset = frozenset()) -> list[str]:
+    """Every project file that the trees in ``roots`` ({where they live: tree}) import, transitively."""
+    pending = set().union(*(_imports(tree, where, sources) for where, tree in roots.items())) - exclude
+    seen = set()
+    while pending:
+        path = pending.pop()
+        seen.add(path)
+        pending |= _imports(_parse(sources.read(path)), path, sources) - seen - exclude
+    return sorted(seen)
+
+
+class _Normalise(ast.NodeTransformer):
+    """Drops from a tree what cannot change a result (see the module's docstring)."""
+
+    def __init__(self, importer: str, sources: Sources):
+        self.importer, self.sources = importer, sources
+
+    def _strip_docstring(self, node):
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    def visit_FunctionDef(self, node):
+        return self._strip_docstring(self.generic_visit(node))
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Raise(self, node):
+        if isinstance(node.exc, ast.Call):
+            node.exc = node.exc.func
+        return node
+
+    def visit_ImportFrom(self, node):
+        if _project_module(node.module or "", node.level, self.importer, self.sources):
+            node.module, node.level = "<project>", 0
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in STORE_CALLS:
+            node.keywords = []
+        return node
+
+
+def statements(path: str, text: str, sources: Sources) -> list[str]:
+    """The normalised top-level statements of one module (an import: one per name it binds)."""
+    tree = _Normalise(path, sources)._strip_docstring(_parse(text))
+    found = []
+    for node in tree.body:
+        node = _Normalise(path, sources).visit(node)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                single = type(node)(names=[alias], **({"module": node.module, "level": node.level}
+                                                      if isinstance(node, ast.ImportFrom) else {}))
+                found.append(ast.dump(single))
+        elif not isinstance(node, ast.Pass):
+            found.append(ast.dump(node))
+    return found
+
+
+@dataclass
+class Fingerprint:
+    sha256: str
+    modules: list[str]        # relative to the checkout's top folder
+    statements: Counter
+
+    def as_dict(self) -> dict:
+        return {"sha256": self.sha256, "modules": self.modules}
+
+
+def _fingerprint(modules: list[str], sources: Sources, extra: list[str] = ()) -> Fingerprint:
+    found = Counter(extra)
+    for module in modules:
+        found.update(statements(module, sources.read(module), sources))
+    digest = hashlib.sha256()
+    for statement in sorted(found.elements()):
+        digest.update(statement.encode() + b"\x00")
+    return Fingerprint(digest.hexdigest(), modules, found)
+
+
+def relative(path: Path, root: Path) -> str:
+    return Path(path).resolve().relative_to(root.resolve()).as_posix()
+
+
+def training_code(entry: Path, sources: Sources | None = None) -> Fingerprint:
+    """The training code behind a stored seed: ``entry`` (the module that defines the training function)
+    and the project modules it imports, transitively, without the run store."""
+    sources = sources or Sources()
+    entry = relative(entry, sources.root) if Path(entry).is_absolute() else str(entry)
+    text = sources.read(entry)
+    modules = sorted({entry, *closure({entry: _parse(text)}, sources, exclude=frozenset({STORE_MODULE}))} - {STORE_MODULE})
+    return _fingerprint(modules, sources)
+
+
+def notebook_code(notebook: Path, sources: Sources | None = None) -> Fingerprint:
+    """The code behind a record: the notebook's code cells (papermill's injected parameters excluded)
+    and every project module they import, transitively."""
+    import jupytext
+
+    sources = sources or Sources()
+    where = relative(notebook, sources.root)
+    cells = [cell.source for cell in jupytext.read(notebook).cells
+             if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
+    trees = [_parse(cell) for cell in cells]
+    modules = closure({where: ast.Module(body=[n for t in trees for n in t.body], type_ignores=[])}, sources)
+    cell_statements = [statement for cell in cells for statement in statements(where, cell, sources)]
+    return _fingerprint(modules, sources, extra=cell_statements)
+
+
+def missing_since(entry: str, commit: str, sources: Sources | None = None) -> list[str]:
+    """The normalised training statements (``ast.dump`` text) that run now but did not exist at
+    ``commit``: empty when every statement of today's training code was already there, in the training
+    code of the same entry as this module finds it at that commit."""
+    sources = sources or Sources()
+    now = training_code(entry, sources)
+    then = training_code(entry, Sources(sources.root, commit))
+    return sorted(now.statements - then.statements)
