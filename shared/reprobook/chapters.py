@@ -15,10 +15,16 @@ CHAPTER_FIELDS = {"title": str, "authors": list, "venue": str, "year": int, "url
                   "status": str, "notebooks": list, "page": str, "summary": str}
 CHAPTER_STATUSES = ("in-progress", "done")
 CLAIM_FIELDS = {"id": str, "statement": str, "model": str, "dataset": str, "metric": str, "paper_value": (int, float),
-                "paper_runs": int, "source": str, "tolerance": (int, float), "tolerance_reason": str,
-                "confirmed": bool, "notebook": str}
-CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str, "decimals": int, "compare": str, "rank_group": str}
-# How a claim is judged: "value" (our mean within the tolerance of the paper's) or "rank" (hardware-bound
+                "paper_runs": int, "source": str, "confirmed": bool, "notebook": str}
+CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str, "decimals": int, "compare": str, "rank_group": str,
+                  "rank_reason": str, "works_where": dict}
+# A claim compared by value is an equivalence test (reprobook.verdicts): it needs a margin justified from the
+# paper and the value a broken or untrained model would score, which the margin must not let pass.
+VALUE_CLAIM_FIELDS = {"margin": (int, float), "margin_reason": str, "trivial_value": (int, float), "trivial_reason": str}
+# A claim that the method fails (its value near the trivial one) is judged beside proof that it works where it
+# should: a record detail (a number or per-run list) whose mean must reach at_least.
+WORKS_WHERE_FIELDS = {"detail": str, "at_least": (int, float), "reason": str}
+# How a claim is judged: "value" (an equivalence test of ours - paper against the margin) or "rank" (hardware-bound
 # numbers such as timings: the model's place among the claims of its rank_group that ran, ours vs the paper's).
 COMPARISONS = ("value", "rank")
 
@@ -33,15 +39,19 @@ class Claim:
     paper_value: float
     paper_runs: int
     source: str
-    tolerance: float
-    tolerance_reason: str
     confirmed: bool
     notebook: str
+    margin: float | None = None
+    margin_reason: str = ""
+    trivial_value: float | None = None
+    trivial_reason: str = ""
     paper_std: float | None = None
     note: str = ""
     decimals: int = 1
     compare: str = "value"
     rank_group: str = ""
+    rank_reason: str = ""
+    works_where: dict | None = None
 
 
 @dataclass
@@ -87,6 +97,20 @@ def _check(mapping, fields, where, optional=None):
             raise ReprobookError(f"{where}: field '{name}' has the wrong type: {mapping[name]!r}")
 
 
+def _check_margin(item: dict, where: str) -> None:
+    """A margin must be positive and must not let the trivial value pass, unless the claim is that the
+    method fails and it names its proof that the method works where it should (``works_where``)."""
+    if item["margin"] <= 0:
+        raise ReprobookError(f"{where}: field 'margin' must be positive, got {item['margin']!r}")
+    if "works_where" in item:
+        _check(item["works_where"], WORKS_WHERE_FIELDS, f"{where}: works_where")
+    elif abs(item["trivial_value"] - item["paper_value"]) <= item["margin"]:
+        raise ReprobookError(
+            f"{where}: margin {item['margin']:g} would let the trivial value {item['trivial_value']:g} "
+            f"({item['trivial_reason']}) pass as the paper's {item['paper_value']:g}; narrow it, or, for a claim "
+            "that the method fails, add 'works_where' (the proof that it works where it should)")
+
+
 def _read_yaml(path: Path):
     try:
         return yaml.safe_load(path.read_text())
@@ -109,11 +133,15 @@ def load_chapter(folder: Path) -> Chapter:
     seen = set()
     for index, item in enumerate(raw["claims"]):
         where = f"{claims_path}: claims[{index}]" + (f" ({item.get('id')})" if isinstance(item, dict) and "id" in item else "")
-        _check(item, CLAIM_FIELDS, where, CLAIM_OPTIONAL)
+        by_value = isinstance(item, dict) and item.get("compare", "value") == "value"
+        _check(item, CLAIM_FIELDS | (VALUE_CLAIM_FIELDS if by_value else {}), where, CLAIM_OPTIONAL)
         if item.get("compare", "value") not in COMPARISONS:
             raise ReprobookError(f"{where}: field 'compare' must be one of {', '.join(COMPARISONS)}, got {item['compare']!r}")
-        if item.get("compare") == "rank" and not item.get("rank_group"):
-            raise ReprobookError(f"{where}: a claim compared by rank needs a 'rank_group'")
+        if item.get("compare") == "rank" and not (item.get("rank_group") and item.get("rank_reason")):
+            raise ReprobookError(f"{where}: a claim compared by rank needs a 'rank_group' and a 'rank_reason' "
+                                 "(what the ordering can and cannot show)")
+        if by_value:
+            _check_margin(item, where)
         if item["id"] in seen:
             raise ReprobookError(f"{where}: duplicate claim id")
         if item["notebook"] not in chapter.notebooks:

@@ -76,29 +76,9 @@ def command_verify(args) -> int:
     return 1 if problems else 0
 
 
-def command_run(args) -> int:
-    import jupytext
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+def _kernel_config():
     from traitlets.config import Config
 
-    from .device import resolve_device
-
-    chapter = get_chapter(args.chapter)
-    tier = check_tier(args.tier)
-    resolve_device(args.device)
-    seeds = parse_seeds(args.seeds)
-    extra = parse_parameters(args.parameter)
-    notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
-    if args.notebook is not None and args.notebook not in chapter.notebooks:
-        raise ReprobookError(f"chapter {chapter.id} has no notebook {args.notebook!r}; its notebooks: {', '.join(chapter.notebooks)}")
-    if args.output_dir:
-        output_dir = Path(args.output_dir).resolve()
-    elif tier == "full":
-        output_dir = chapter.folder
-    else:
-        output_dir = repo_root() / "_build" / "smoke" / chapter.id
-    output_dir.mkdir(parents=True, exist_ok=True)
     kernel_config = Config()
     if os.name == "posix":    # a TCP kernel warns about unencrypted traffic on every run; a Unix socket stays local
         kernel_config.KernelManager.transport = "ipc"
@@ -106,33 +86,99 @@ def command_run(args) -> int:
     # the kernel handles a message, and ipykernel then logs "KeyboardInterrupt caught in kernel" on our stderr,
     # above the one-line error this command reports. A cell's own errors come back as messages, not that log.
     kernel_config.NotebookClient.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
+    return kernel_config
+
+
+def committed_parameters(chapter, notebook: str) -> dict:
+    """The parameters the chapter's committed full-tier notebook was executed with (papermill's metadata)."""
+    import json
+
+    executed = chapter.executed_notebook(notebook)
+    if not executed.is_file():
+        raise ReprobookError(f"{chapter.id}/{notebook}: no committed full-tier run to re-execute ({executed.name} is missing)")
+    parameters = json.loads(executed.read_text()).get("metadata", {}).get("papermill", {}).get("parameters", {})
+    return {name: value for name, value in parameters.items() if name not in ("tier", "output_dir")}
+
+
+def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra: dict, output_dir: Path,
+            verbose: bool, from_store: bool) -> list[str]:
+    """Execute notebooks with papermill; return the errors of those that failed (a bad parameter raises)."""
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    failures = []
+    # notebooks run in their chapter's folder, so a path from there keeps the machine's folders out of them
+    shown_dir = os.path.relpath(output_dir, chapter.folder)
     with tempfile.TemporaryDirectory() as scratch:
-        converted = {}
+        converted, parameters = {}, {}
         for notebook in notebooks:     # every -p is checked against every notebook before any of them runs
             converted[notebook] = Path(scratch) / f"{notebook}.ipynb"
             jupytext.write(jupytext.read(chapter.notebook_source(notebook)), converted[notebook])
             known = papermill.inspect_notebook(str(converted[notebook]))
-            unknown = sorted(set(extra) - set(known))
+            given = (committed_parameters(chapter, notebook) if from_store else {"device": device}) | extra
+            unknown = sorted(set(given) - set(known))
             if unknown:
                 raise ReprobookError(f"{chapter.id}/{notebook} has no parameter {', '.join(map(repr, unknown))}; "
                                      f"its parameters: {', '.join(known)}")
+            parameters[notebook] = {"tier": tier, "output_dir": shown_dir} | given | (
+                {"seeds": seeds} if seeds is not None else {})
         for notebook in notebooks:
             executed = output_dir / f"{notebook}.ipynb"
-            parameters = {"tier": tier, "device": args.device, "output_dir": str(output_dir)} | extra
-            if seeds is not None:
-                parameters["seeds"] = seeds
-            print(f"running {chapter.id}/{notebook} on the {tier} tier ({args.device}) -> {executed}")
+            how = "from the run store" if from_store else f"({parameters[notebook]['device']})"
+            print(f"running {chapter.id}/{notebook} on the {tier} tier {how} -> {executed}")
             try:
-                papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters,
+                papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters[notebook],
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
-                                           kernel_name="python3", log_output=args.verbose, config=kernel_config)
+                                           kernel_name="python3", log_output=verbose, config=_kernel_config())
             except PapermillExecutionError as error:
-                if error.ename == "ReprobookError":
+                if error.ename == "ReprobookError" and not from_store:
                     raise ReprobookError(error.evalue) from None
-                print(f"error: {chapter.id}/{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue}",
-                      file=sys.stderr)
-                return 1
-    print(f"done: record(s) in {output_dir / 'records'}")
+                failures.append(f"{chapter.id}/{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue}")
+    return failures
+
+
+def command_run(args) -> int:
+    from .device import resolve_device
+    from .runs import FROM_STORE_ENV, RUNS_ENV
+
+    if args.all == (args.chapter is not None):
+        raise ReprobookError("name one chapter, or --all for every chapter")
+    chapters = list(all_chapters().values()) if args.all else [get_chapter(args.chapter)]
+    tier = check_tier("full" if args.from_store else args.tier or "smoke")
+    if args.from_store and args.tier not in ("full", None):
+        raise ReprobookError("--from-store re-executes the full tier; leave out --tier or give --tier full")
+    if not args.from_store:
+        resolve_device(args.device)
+    seeds = parse_seeds(args.seeds)
+    extra = parse_parameters(args.parameter)
+    if args.notebook is not None and (args.all or args.notebook not in chapters[0].notebooks):
+        raise ReprobookError(f"chapter {chapters[0].id} has no notebook {args.notebook!r}; its notebooks: "
+                             f"{', '.join(chapters[0].notebooks)}" if not args.all else "--notebook needs one chapter, not --all")
+    failures = []
+    for chapter in chapters:
+        notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
+        if args.output_dir:
+            output_dir = Path(args.output_dir).resolve()
+        elif tier == "full":
+            output_dir = chapter.folder
+        else:
+            output_dir = repo_root() / "_build" / "smoke" / chapter.id
+        output_dir.mkdir(parents=True, exist_ok=True)
+        if args.from_store:      # the chapter's committed seeds, and an error for any that is missing
+            os.environ[RUNS_ENV], os.environ[FROM_STORE_ENV] = str(chapter.folder / "runs"), "1"
+            try:
+                failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, True)
+            except ReprobookError as error:
+                failures.append(str(error))
+        else:
+            failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, False)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if failures:
+        return 1
+    print("done: record(s) in " + ", ".join(str(c.folder.relative_to(repo_root()) / "records") if not args.output_dir
+                                          else str(Path(args.output_dir) / "records") for c in chapters))
     return 0
 
 
@@ -141,8 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="chapters, their claims and current verdicts").set_defaults(handler=command_list)
     run = commands.add_parser("run", help="execute a chapter's notebooks with papermill and write its record")
-    run.add_argument("chapter")
-    run.add_argument("--tier", default="smoke", help=f"one of {', '.join(TIERS)} (default: smoke)")
+    run.add_argument("chapter", nargs="?")
+    run.add_argument("--all", action="store_true", help="every chapter")
+    run.add_argument("--from-store", action="store_true",
+                     help="re-execute the committed full tier from the chapter's committed seeds (replications/CHAPTER/runs), "
+                          "with the parameters it was executed with; fails, naming them, when seeds are missing")
+    run.add_argument("--tier", default=None, help=f"one of {', '.join(TIERS)} (default: smoke; full with --from-store)")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     run.add_argument("--notebook", help="run only this one of the chapter's notebooks (default: all of them)")
     run.add_argument("--seeds", help="seeds to run, e.g. 0-99 or 0,1,5 (default: the tier's)")

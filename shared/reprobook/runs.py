@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import traceback
@@ -31,7 +32,7 @@ from .data import atomic_write_json, cache_dir, setting_path
 from .errors import ReprobookError
 from .fingerprints import training_code
 from .paths import repo_root
-from .provenance import git_commit, versions
+from .provenance import versions
 
 RUNS_ENV = "REPROBOOK_RUNS"
 FROM_STORE_ENV = "REPROBOOK_FROM_STORE"
@@ -55,6 +56,17 @@ def runs_asked_for() -> list[dict]:
     """Each seed asked for in this process: its protocol, store key, seed, whether it was trained now
     or read back, and the attempts before it that failed or were stopped."""
     return [dict(entry) for entry in _ASKED]
+
+
+def training_code_state(modules: list[str]) -> dict:
+    """HEAD, and whether any of the training code's modules differs from it (other uncommitted files do not
+    count: they did not train the seed)."""
+    def git(*args):
+        result = subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    changed = git("status", "--porcelain", "--", *modules) if commit else None
+    return {"commit": commit, "uncommitted_changes": None if changed is None else bool(changed)}
 
 
 def _now() -> str:
@@ -88,7 +100,8 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
     results = {seed: found for seed in seeds if (found := stored(seed)) is not None}
     todo = [seed for seed in seeds if seed not in results]
     if results:
-        log(f"{protocol}: {len(results)} of {len(seeds)} seeds already stored in {folder}")
+        shown = folder.relative_to(repo_root()) if folder.is_relative_to(repo_root()) else folder
+        log(f"{protocol}: {len(results)} of {len(seeds)} seeds already stored in {shown}")
     if todo and os.environ.get(FROM_STORE_ENV) == "1":
         raise ReprobookError(f"{protocol}: seeds {', '.join(map(str, todo))} are not in the run store "
                              f"({len(results)} of {len(seeds)} are); train them first or ask for fewer seeds")
@@ -100,7 +113,7 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
         chunk = [seed for seed in chunk if seed not in results]
         if not chunk:
             continue
-        provenance = {**git_commit(repo_root() / Path(code.modules[0]).parent), "device": device_description(device),
+        provenance = {**training_code_state(code.modules), "device": device_description(device),
                       "versions": versions(), "started": _now()}
         earlier = {}
         for seed in chunk:

@@ -1,19 +1,50 @@
-"""Paper vs ours: a verdict per claim, a badge per chapter, and the staleness checks.
+"""Paper vs ours: an equivalence test per claim, a badge per chapter, and the staleness checks.
 
-Verdicts: ``reproduced`` (our mean within the claim's tolerance of the paper's value; for a claim
-compared by rank, the model's place among its group's claims that ran is the paper's place), ``not
-reproduced``, ``not run here`` (the notebook ran but could not run this claim, with its reason),
-``not run yet`` (no full-tier record) and ``stale`` (a record made by other code than the current one).
+A claim's verdict rests on the 95 % confidence interval of (our mean − the paper's value): Welch's
+interval when the paper reports a spread over two or more runs, a one-sample t interval around the
+paper's value when it reports the value alone. Against the claim's margin (fixed from the paper,
+never from our result):
+
+* ``reproduced``: the whole interval lies inside ± margin;
+* ``not reproduced``: the whole interval lies outside it;
+* ``inconclusive``: it straddles a bound (the result says roughly how many runs would settle it), or
+  fewer than three runs leave no interval ("one run, inside the margin"), or the model does not do
+  what the claim's ``works_where`` check asks (a claim that a method fails means something only
+  beside proof that it works where it should).
+
+Claims compared by ``rank`` (hardware-bound timings) are reproduced when the model's place among its
+group's claims that ran is the paper's place. Further verdicts: ``not run here`` (the notebook could
+not run the claim, with its reason), ``not run yet`` (no full-tier record) and ``stale`` (a record
+made by other code than the current one).
 """
 import json
+import math
 from dataclasses import dataclass
+
+from scipy import stats
 
 from .chapters import Chapter, Claim
 from .fingerprints import notebook_code
 from .records import load_record
 
-REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 NOT_RUN_HERE, NOT_RUN_YET, STALE = "not run here", "not run yet", "stale"
+CONFIDENCE = 0.95
+MIN_RUNS_FOR_AN_INTERVAL = 3
+
+
+@dataclass
+class Interval:
+    low: float
+    high: float
+    method: str               # "Welch" or "one-sample t"
+    half_width: float
+    paper_share: float        # the paper's part of the interval's squared standard error (Welch), else 0
+
+    @property
+    def agreement(self) -> float:
+        """The interval supports "ours agrees with the paper to within" this, in the claim's unit."""
+        return max(abs(self.low), abs(self.high))
 
 
 @dataclass
@@ -25,10 +56,86 @@ class ClaimResult:
     n: int | None = None
     reason: str = ""
     record: dict | None = None
+    interval: Interval | None = None
+    explanation: str = ""     # what a reader needs beside the verdict: too few runs, runs that would settle it
 
     @property
     def gap(self) -> float | None:
         return None if self.mean is None else self.mean - self.claim.paper_value
+
+
+def difference_interval(values: list[float], claim: Claim) -> Interval | None:
+    """95 % interval of (our mean − paper), or None with fewer than three runs."""
+    n = len(values)
+    if n < MIN_RUNS_FOR_AN_INTERVAL:
+        return None
+    mean = sum(values) / n
+    if claim.paper_std is not None and claim.paper_runs >= 2:
+        ours_var = stats.tvar(values) / n
+        paper_var = claim.paper_std ** 2 / claim.paper_runs
+        se = math.sqrt(ours_var + paper_var)
+        # Welch-Satterthwaite degrees of freedom
+        df = (ours_var + paper_var) ** 2 / (ours_var ** 2 / (n - 1) + paper_var ** 2 / (claim.paper_runs - 1))
+        low, high = stats.t.interval(CONFIDENCE, df, loc=mean - claim.paper_value, scale=se) if se > 0 else (mean - claim.paper_value,) * 2
+        return Interval(float(low), float(high), "Welch", float(high - low) / 2, paper_var / (ours_var + paper_var))
+    if len(set(values)) == 1:      # identical runs: no spread, a point
+        gap = values[0] - claim.paper_value
+        return Interval(gap, gap, "one-sample t", 0.0, 0.0)
+    low, high = stats.ttest_1samp(values, claim.paper_value).confidence_interval(CONFIDENCE)
+    return Interval(float(low) - claim.paper_value, float(high) - claim.paper_value, "one-sample t",
+                    float(high - low) / 2, 0.0)
+
+
+def runs_to_settle(interval: Interval, gap: float, margin: float, n: int) -> int | None:
+    """Roughly how many runs of ours would shrink the interval enough to decide, at today's spread;
+    None when no number would (the paper's own uncertainty, or a mean on the bound)."""
+    room = abs(abs(gap) - margin)
+    if room == 0 or interval.half_width == 0:
+        return None
+    ours_share = 1.0 - interval.paper_share
+    needed_share = (room / interval.half_width) ** 2 - interval.paper_share   # of today's squared half-width
+    if needed_share <= 0:
+        return None
+    return max(n + 1, math.ceil(n * ours_share / needed_share))
+
+
+def judge(claim: Claim, values: list[float], details: dict | None = None) -> tuple[str, Interval | None, str]:
+    """(verdict, interval, explanation) of one claim compared by value."""
+    n = len(values)
+    gap = sum(values) / n - claim.paper_value
+    works = works_where_problem(claim, details or {})
+    interval = difference_interval(values, claim)
+    if interval is None:
+        side = "inside" if abs(gap) <= claim.margin else "outside"
+        runs = "one run" if n == 1 else f"{n} runs"
+        return INCONCLUSIVE, None, f"{runs}, {side} the margin; an interval needs {MIN_RUNS_FOR_AN_INTERVAL} runs"
+    if interval.low >= -claim.margin and interval.high <= claim.margin:
+        verdict, explanation = REPRODUCED, ""
+    elif interval.low > claim.margin or interval.high < -claim.margin:
+        verdict, explanation = NOT_REPRODUCED, ""
+    else:
+        more = runs_to_settle(interval, gap, claim.margin, n)
+        verdict = INCONCLUSIVE
+        explanation = (f"the interval straddles the margin; about {more} runs would settle it" if more else
+                       "the interval straddles the margin, and more runs of ours alone would not settle it")
+    if works:
+        return INCONCLUSIVE, interval, works
+    return verdict, interval, explanation
+
+
+def works_where_problem(claim: Claim, details: dict) -> str:
+    """Why a claim's proof that the method works where it should fails ("" when it holds or none is asked)."""
+    if not claim.works_where:
+        return ""
+    key, least = claim.works_where["detail"], claim.works_where["at_least"]
+    values = details.get(key)
+    if values is None:
+        return f"the record lacks {key}, the proof that the model works where it should"
+    values = values if isinstance(values, list) else [values]
+    mean = sum(values) / len(values)
+    if mean < least:
+        return f"the model does not work where it should ({claim.works_where['reason']}: {mean:.1f} < {least:g})"
+    return ""
 
 
 def record_problems(chapter: Chapter, notebook: str, tier: str = "full") -> list[str]:
@@ -69,11 +176,12 @@ def claim_results(chapter: Chapter) -> list[ClaimResult]:
             verdict = STALE if stale[claim.notebook] else NOT_RUN_HERE
             results.append(ClaimResult(claim, verdict, reason=entry["reason"], record=record))
         else:
-            within = abs(entry["mean"] - claim.paper_value) <= claim.tolerance
-            verdict = STALE if stale[claim.notebook] else (REPRODUCED if within else NOT_REPRODUCED)
-            results.append(ClaimResult(claim, verdict, entry["mean"], entry["std"], entry["n"], record=record))
+            verdict, interval, explanation = (judge(claim, entry["values"], record.get("details"))
+                                              if claim.compare == "value" else (NOT_RUN_YET, None, ""))
+            results.append(ClaimResult(claim, STALE if stale[claim.notebook] else verdict, entry["mean"], entry["std"],
+                                       entry["n"], record=record, interval=interval, explanation=explanation))
     for result in results:
-        if result.claim.compare == "rank" and result.verdict in (REPRODUCED, NOT_REPRODUCED):
+        if result.claim.compare == "rank" and result.verdict != STALE and result.mean is not None:
             result.verdict = REPRODUCED if same_rank(result, results) else NOT_REPRODUCED
     return results
 
@@ -87,16 +195,16 @@ def same_rank(result: ClaimResult, results: list[ClaimResult]) -> bool:
 
 
 def badge(results: list[ClaimResult]) -> str:
-    """``[Re]`` when every claim ran and was reproduced, ``[¬Re]`` when a run claim was not,
-    ``partial`` when the claims that ran were reproduced but others did not run, ``not run`` when none ran."""
-    ran = [r for r in results if r.verdict in (REPRODUCED, NOT_REPRODUCED)]
+    """``[Re]`` when every claim was reproduced, ``[¬Re]`` when one was not reproduced, ``partial``
+    when none failed but some are inconclusive or did not run, ``not run`` when none ran."""
     if any(r.verdict == STALE for r in results):
         return "stale"
+    ran = [r for r in results if r.verdict in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)]
     if not ran:
         return "not run"
     if any(r.verdict == NOT_REPRODUCED for r in ran):
         return "[¬Re]"
-    return "[Re]" if len(ran) == len(results) else "partial"
+    return "[Re]" if all(r.verdict == REPRODUCED for r in results) else "partial"
 
 
 def chapter_problems(chapter: Chapter) -> list[str]:
@@ -121,3 +229,12 @@ def format_value(mean, std, n=None, decimals: int = 1) -> str:
     text = f"{mean:.{decimals}f} ± {std:.{decimals}f}" if std else f"{mean:.{decimals}f}"
     return f"{text} (n={n})" if n else text
 
+
+def format_interval(result: ClaimResult) -> str:
+    """``[-1.2, -0.8]; agrees to within 1.2`` in the claim's decimals (one more where that reads as 0)."""
+    interval, d = result.interval, result.claim.decimals
+    if interval is None:
+        return result.explanation or "—"
+    while d < 6 and round(interval.agreement, d) == 0 and interval.agreement > 0:
+        d += 1
+    return f"[{interval.low:+.{d}f}, {interval.high:+.{d}f}]; agrees to within {interval.agreement:.{d}f}"
