@@ -7,6 +7,8 @@ import pytest
 import yaml
 
 from reprobook import chapters, records, verdicts
+from reprobook.data import atomic_write_json
+from reprobook.fingerprints import notebook_code
 from reprobook.errors import ReprobookError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +30,12 @@ def book(tmp_path):
 def fake_record(book, values_by_claim, not_run=()):
     chapter = chapters.get_chapter("gat", book)
     source = chapter.notebook_source("gat")
-    payload = {"chapter": "gat", "notebook": "gat", "tier": "full", "code_hash": records.code_hash(source),
+    payload = {"chapter": "gat", "notebook": "gat", "tier": "full", "code_hash": notebook_code(source).sha256,
                "claims": {cid: {"status": "run", **records.summarize(v)} for cid, v in values_by_claim.items()},
                "started": "2026-01-01T00:00:00+00:00", "device": "test", "seeds": [0, 1]}
     for cid in not_run:
         payload["claims"][cid] = {"status": "not_run", "reason": "no data here"}
-    records.atomic_write_json(chapter.record_path("gat", "full"), payload)
+    atomic_write_json(chapter.record_path("gat", "full"), payload)
     # The executed notebook: same code cells plus papermill's injected parameters.
     import jupytext
     notebook = jupytext.read(source)
@@ -45,7 +47,9 @@ def fake_record(book, values_by_claim, not_run=()):
 
 
 def test_the_real_claims_files_are_valid():
-    assert chapters.get_chapter("gat").claims
+    loaded = chapters.all_chapters()
+    assert set(loaded) == {p.parent.name for p in (ROOT / "replications").glob("*/chapter.yaml")}
+    assert all(chapter.claims for chapter in loaded.values())
 
 
 def test_a_malformed_claims_file_names_file_and_field(book):
@@ -75,15 +79,88 @@ def test_unknown_tier():
 
 
 def test_verdicts_from_a_current_record(book):
-    chapter = fake_record(book, {"gat-cora": [82.9, 83.3], "gat-citeseer": [70.0, 70.4]}, not_run=["gat-pubmed"])
+    chapter = fake_record(book, {"gat-cora": [82.9, 83.1, 83.0], "gat-citeseer": [70.0, 70.4, 70.2],
+                                 "gcn-cora": [81.0, 82.5, 81.5], "gcn-citeseer": [70.5, 70.1]}, not_run=["gat-pubmed"])
     by_id = {r.claim.id: r for r in verdicts.claim_results(chapter)}
     assert by_id["gat-cora"].verdict == verdicts.REPRODUCED
     assert by_id["gat-citeseer"].verdict == verdicts.NOT_REPRODUCED
     assert by_id["gat-citeseer"].gap == pytest.approx(70.2 - 72.5)
+    assert by_id["gcn-cora"].verdict == verdicts.INCONCLUSIVE          # one-sample interval straddles ±0.55
+    assert "runs would settle it" in by_id["gcn-cora"].explanation
+    assert by_id["gcn-citeseer"].verdict == verdicts.INCONCLUSIVE      # two runs: no interval
+    assert by_id["gcn-citeseer"].explanation.startswith("2 runs, inside the margin")
     assert by_id["gat-pubmed"].verdict == verdicts.NOT_RUN_HERE
-    assert by_id["gcn-cora"].verdict == verdicts.NOT_RUN_YET
+    assert by_id["gcn-pubmed"].verdict == verdicts.NOT_RUN_YET
     assert verdicts.badge(list(by_id.values())) == "[¬Re]"
     assert verdicts.chapter_problems(chapter) == []
+
+
+def claim(**fields):
+    base = dict(id="c", statement="", model="m", dataset="d", metric="accuracy (%)", paper_value=72.5, paper_runs=100,
+                source="Table 2", confirmed=True, notebook="nb", margin=0.75, margin_reason="", trivial_value=23.1,
+                trivial_reason="", paper_std=0.7)
+    return chapters.Claim(**(base | fields))
+
+
+def test_welchs_interval_is_scipys_on_the_same_samples():
+    """From the paper's mean, std and runs, the interval is the one scipy gives for two raw samples."""
+    from scipy import stats
+    ours, theirs = [71.2, 71.9, 70.8, 71.5, 72.0, 71.1], [72.1, 73.0, 71.8, 72.9, 72.4, 72.6, 73.1]
+    paper = claim(paper_value=sum(theirs) / len(theirs), paper_std=stats.tstd(theirs), paper_runs=len(theirs))
+    expected = stats.ttest_ind(ours, theirs, equal_var=False).confidence_interval(0.95)
+    interval = verdicts.difference_interval(ours, paper)
+    assert (interval.low, interval.high) == pytest.approx((expected.low, expected.high))
+    alone = claim(paper_std=None, paper_value=72.5)
+    expected = stats.ttest_1samp(ours, 72.5).confidence_interval(0.95)
+    interval = verdicts.difference_interval(ours, alone)
+    assert (interval.low, interval.high) == pytest.approx((expected.low - 72.5, expected.high - 72.5))
+
+
+def test_a_mean_of_many_runs_is_judged_by_its_interval_not_by_one_runs_spread():
+    """The book's old rule: GAT on CiteSeer, 71.51 over 100 runs against 72.5 ± 0.7, was "reproduced"
+    inside a 1.0-point tolerance by 0.011 points, ten standard errors away. The interval says otherwise."""
+    import random
+    rng = random.Random(0)
+    values = [rng.gauss(0, 1) for _ in range(100)]
+    mean, std = sum(values) / 100, (sum((v - sum(values) / 100) ** 2 for v in values) / 99) ** 0.5
+    values = [71.51 + 0.7 * (v - mean) / std for v in values]                # mean 71.51, std 0.7, n 100
+    verdict, interval, _ = verdicts.judge(claim(margin=1.0), values)
+    assert verdict == verdicts.INCONCLUSIVE and interval.low < -1.0 < interval.high
+    verdict, interval, _ = verdicts.judge(claim(), values)                   # the paper-derived margin, 0.75
+    assert verdict == verdicts.NOT_REPRODUCED and interval.agreement == pytest.approx(0.99 + 0.196, abs=0.01)
+
+
+def test_a_margin_that_would_let_a_broken_model_pass_is_refused(book):
+    path = book / "replications/gat/claims.yaml"
+    path.write_text(path.read_text().replace("margin: 0.75", "margin: 60.0", 1))
+    with pytest.raises(ReprobookError, match=r"gat-cora\): margin 60 would let the trivial value 31.9"):
+        chapters.get_chapter("gat", book)
+
+
+def test_a_failure_claim_is_judged_beside_proof_that_the_method_works(book):
+    failing = claim(paper_value=0.08, paper_std=None, paper_runs=5, margin=2.0, trivial_value=0.0,
+                    works_where={"detail": "jump/train_accuracy", "at_least": 99.5, "reason": "fits its training set"})
+    values = [0.0, 0.01, 0.03, 0.0, 0.02]
+    assert verdicts.judge(failing, values, {"jump/train_accuracy": [99.9, 99.8, 100.0]})[0] == verdicts.REPRODUCED
+    verdict, _, why = verdicts.judge(failing, values, {"jump/train_accuracy": [12.0, 10.0]})
+    assert verdict == verdicts.INCONCLUSIVE and "does not work where it should" in why
+    path = book / "replications/gat/claims.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["claims"][0] |= {"paper_value": 0.08, "paper_std": None, "trivial_value": 0.0, "margin": 2.0}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ReprobookError, match="add 'works_where'"):
+        chapters.get_chapter("gat", book)
+    data["claims"][0]["works_where"] = failing.works_where
+    path.write_text(yaml.safe_dump(data))
+    assert chapters.get_chapter("gat", book).claims[0].works_where["at_least"] == 99.5
+
+
+def test_runs_that_would_settle_an_inconclusive_claim():
+    interval = verdicts.Interval(low=-1.4, high=0.2, method="one-sample t", half_width=0.8, paper_share=0.0)
+    assert verdicts.runs_to_settle(interval, gap=-0.6, margin=1.0, n=5) == 20        # room 0.4: half-width / 2
+    assert verdicts.runs_to_settle(interval, gap=-1.0, margin=1.0, n=5) is None      # the mean sits on the bound
+    welch = verdicts.Interval(low=-1.4, high=0.2, method="Welch", half_width=0.8, paper_share=0.5)
+    assert verdicts.runs_to_settle(welch, gap=-0.6, margin=1.0, n=5) is None         # the paper's own share is too wide
 
 
 def test_badges():
@@ -97,7 +174,7 @@ def test_badges():
 def test_changed_notebook_code_makes_the_record_stale(book):
     chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
     source = chapter.notebook_source("gat")
-    source.write_text(source.read_text().replace('tier = "smoke"', 'tier = "smoke"  # edited'))
+    source.write_text(source.read_text().replace('tier = "smoke"', 'tier = "smoke"; edited = True'))
     problems = verdicts.chapter_problems(chapter)
     assert any("stale" in p for p in problems)
     assert {r.verdict for r in verdicts.claim_results(chapter) if r.claim.id == "gat-cora"} == {verdicts.STALE}
@@ -106,7 +183,10 @@ def test_changed_notebook_code_makes_the_record_stale(book):
 def test_changed_chapter_module_makes_the_record_stale(book):
     chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
     module = chapter.folder / "gat_model.py"
-    module.write_text(module.read_text() + "\n# a change\n")
+    module.write_text(module.read_text() + "\n# a comment and a docstring change nothing\n")
+    module.write_text(module.read_text().replace('"""', '"""Reworded. ', 1))
+    assert verdicts.chapter_problems(chapter) == []
+    module.write_text(module.read_text() + "\nNEGATIVE_SLOPE = 0.3\n")
     assert any("stale" in p for p in verdicts.chapter_problems(chapter))
 
 
@@ -133,14 +213,14 @@ def test_missing_record_fails_only_a_chapter_marked_done(book):
 
 def test_an_interrupted_write_keeps_the_previous_record(tmp_path, monkeypatch):
     path = tmp_path / "records" / "gat-full.json"
-    records.atomic_write_json(path, {"version": 1})
+    atomic_write_json(path, {"version": 1})
 
     def broken_dump(payload, handle, **kwargs):
         handle.write('{"version": 2, "trunc')
         raise KeyboardInterrupt
-    monkeypatch.setattr(records.json, "dump", broken_dump)
+    monkeypatch.setattr(json, "dump", broken_dump)
     with pytest.raises(KeyboardInterrupt):
-        records.atomic_write_json(path, {"version": 2})
+        atomic_write_json(path, {"version": 2})
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"version": 1}
     assert [p.name for p in path.parent.iterdir()] == ["gat-full.json"]
@@ -160,7 +240,9 @@ def test_claims_compared_by_rank_judge_the_ordering_of_the_models_that_ran(book)
     path = book / "replications/gat/claims.yaml"
     data = yaml.safe_load(path.read_text())
     for claim in data["claims"]:
-        claim.update({"compare": "rank", "rank_group": "time", "decimals": 3})
+        claim.update({"compare": "rank", "rank_group": "time", "decimals": 3, "rank_reason": "timings"})
+        for field in chapters.VALUE_CLAIM_FIELDS:
+            del claim[field]
     path.write_text(yaml.safe_dump(data))
     chapter = chapters.get_chapter("gat", book)
     paper = {c.id: c.paper_value for c in chapter.claims}          # GAT Cora 83.0 > GCN Cora 81.5, ...
@@ -179,8 +261,10 @@ def test_a_rank_claim_needs_its_group(book):
     path = book / "replications/gat/claims.yaml"
     data = yaml.safe_load(path.read_text())
     data["claims"][0]["compare"] = "rank"
+    for field in chapters.VALUE_CLAIM_FIELDS:
+        del data["claims"][0][field]
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ReprobookError, match="needs a 'rank_group'"):
+    with pytest.raises(ReprobookError, match="needs a 'rank_group' and a 'rank_reason'"):
         chapters.get_chapter("gat", book)
 
 
@@ -227,7 +311,7 @@ def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
     chapter = fake_record(book, {"gat-cora": [82.94, 83.36]}, not_run=["gat-pubmed"])
     record = json.loads(chapter.record_path("gat", "full").read_text())
     record["details"] = {"gat-cora/epochs": [210, 190], "curve": {"8": [99.51]}}
-    records.atomic_write_json(chapter.record_path("gat", "full"), record)
+    atomic_write_json(chapter.record_path("gat", "full"), record)
     monkeypatch.chdir(book)
     assert measured_value("gat:gat-cora") == "83.2 ± 0.3"
     assert measured_value("gat:gat-cora:runs") == "82.9 and 83.4"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .chapters import TIERS, all_chapters, check_tier, get_chapter, repo_root
 from .errors import ReprobookError
-from .verdicts import badge, chapter_problems, claim_results, format_value
+from .records import load_record
+from .verdicts import badge, chapter_problems, claim_results, format_interval, format_value
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
@@ -58,19 +59,46 @@ def command_list(args) -> int:
         for r in results:
             paper = format_value(r.claim.paper_value, r.claim.paper_std, decimals=r.claim.decimals)
             ours = format_value(r.mean, r.std, r.n, decimals=r.claim.decimals)
-            print(f"  {r.claim.id:<28} paper {paper:<12} ours {ours:<22} {r.verdict}")
+            print(f"  {r.claim.id:<28} paper {paper:<12} ours {ours:<22} {r.verdict:<15} {_judgement(r)}")
     return 0
+
+
+def _judgement(result) -> str:
+    """What stands beside a verdict: the interval of ours − paper against the margin, or the rank rule."""
+    if result.claim.compare == "rank":
+        return "compared by rank" if result.mean is not None else ""
+    if result.mean is None:
+        return ""
+    return f"ours − paper {format_interval(result)} (margin ±{result.claim.margin:g})"
+
+
+def version_notes(chapter) -> list[str]:
+    """Where a chapter's records were made with other Python, torch or PyG versions than the installed ones."""
+    from .provenance import versions
+
+    installed, notes = versions(), []
+    for notebook in chapter.notebooks:
+        record = load_record(chapter.record_path(notebook, "full"))
+        for name in ("python", "torch", "torch_geometric"):
+            made_with = (record or {}).get("versions", {}).get(name)
+            if made_with and made_with != installed[name]:
+                notes.append(f"{chapter.id}/{notebook}: record made with {name} {made_with}, installed {installed[name]}")
+    return notes
 
 
 def command_verify(args) -> int:
     chapters = [get_chapter(args.chapter)] if args.chapter else list(all_chapters().values())
-    problems = []
+    problems, notes = [], []
     for chapter in chapters:
-        print(f"{chapter.id}: {badge(claim_results(chapter))}")
-        for r in claim_results(chapter):
+        results = claim_results(chapter)
+        print(f"{chapter.id}: {badge(results)}")
+        for r in results:
             detail = f" ({r.reason})" if r.reason and r.verdict != "not run yet" else ""
-            print(f"  {r.claim.id:<28} {r.verdict}{detail[:160]}")
+            print(f"  {r.claim.id:<28} {r.verdict}{detail[:160]}  {_judgement(r)}")
         problems.extend(chapter_problems(chapter))
+        notes.extend(version_notes(chapter))
+    for note in notes:
+        print(f"note: {note} (numbers may differ slightly when rerun here)")
     for problem in problems:
         print(f"FAIL: {problem}")
     return 1 if problems else 0

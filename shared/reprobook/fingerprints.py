@@ -38,15 +38,22 @@ class Sources:
     def __init__(self, root: Path | None = None, commit: str | None = None, overrides: dict | None = None):
         self.root, self.commit = Path(root or repo_root()), commit
         self.overrides = overrides or {}    # {relative path: text}: tests edit a module without touching it
+        self._texts: dict[str, str | None] = {}
+        self._files = None if commit is None else set(self._git("ls-tree", "-r", "--name-only", commit).splitlines())
+
+    def _git(self, *args) -> str:
+        return subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, check=True).stdout
 
     def read(self, relative: str) -> str | None:
         if relative in self.overrides:
             return self.overrides[relative]
-        if self.commit is None:
-            path = self.root / relative
-            return path.read_text() if path.is_file() else None
-        shown = subprocess.run(["git", "show", f"{self.commit}:{relative}"], cwd=self.root, capture_output=True, text=True)
-        return shown.stdout if shown.returncode == 0 else None
+        if relative not in self._texts:
+            if self.commit is None:
+                path = self.root / relative
+                self._texts[relative] = path.read_text() if path.is_file() else None
+            else:
+                self._texts[relative] = self._git("show", f"{self.commit}:{relative}") if relative in self._files else None
+        return self._texts[relative]
 
 
 def _project_module(name: str, level: int, importer: str, sources: Sources) -> list[str]:
@@ -153,9 +160,10 @@ class Fingerprint:
     sha256: str
     modules: list[str]        # relative to the checkout's top folder
     statements: Counter
+    entry: str = ""           # the module the search started from (training code)
 
     def as_dict(self) -> dict:
-        return {"sha256": self.sha256, "modules": self.modules}
+        return {"sha256": self.sha256, "entry": self.entry, "modules": self.modules}
 
 
 def _fingerprint(modules: list[str], sources: Sources, extra: list[str] = ()) -> Fingerprint:
@@ -179,7 +187,17 @@ def training_code(entry: Path, sources: Sources | None = None) -> Fingerprint:
     entry = relative(entry, sources.root) if Path(entry).is_absolute() else str(entry)
     text = sources.read(entry)
     modules = sorted({entry, *closure({entry: _parse(text)}, sources, exclude=frozenset({STORE_MODULE}))} - {STORE_MODULE})
-    return _fingerprint(modules, sources)
+    fingerprint = _fingerprint(modules, sources)
+    fingerprint.entry = entry
+    return fingerprint
+
+
+def book_root_of(path: Path) -> Path:
+    """The checkout that holds ``path``: its nearest folder with ``replications/`` and ``_toc.yml``."""
+    for folder in Path(path).resolve().parents:
+        if (folder / "replications").is_dir() and (folder / "_toc.yml").is_file():
+            return folder
+    return repo_root()
 
 
 def notebook_code(notebook: Path, sources: Sources | None = None) -> Fingerprint:
@@ -187,7 +205,7 @@ def notebook_code(notebook: Path, sources: Sources | None = None) -> Fingerprint
     and every project module they import, transitively."""
     import jupytext
 
-    sources = sources or Sources()
+    sources = sources or Sources(book_root_of(notebook))
     where = relative(notebook, sources.root)
     cells = [cell.source for cell in jupytext.read(notebook).cells
              if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]

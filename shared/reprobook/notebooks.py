@@ -1,19 +1,26 @@
 """Cells that every chapter's notebook ends with: its own paper-vs-ours table and its runtime."""
-from .verdicts import format_value
+from .verdicts import ClaimResult, format_interval, format_value, judge
 
 
 def paper_vs_ours(claims: dict, payload: dict) -> str:
-    """A Markdown table of every claim against this run's record (``RecordBuilder.payload``)."""
-    rows = ["| claim | paper | ours (mean ± std, n) | gap |", "|---|---|---|---|"]
+    """A Markdown table of every claim against this run's record (``RecordBuilder.payload``), with the
+    verdict the book will show once the record is committed (``reprobook.verdicts.judge``)."""
+    rows = ["| claim | paper | ours (mean ± std, n) | ours − paper: 95 % interval | margin | verdict |",
+            "|---|---|---|---|---|---|"]
     for claim_id, claim in claims.items():
         d = claim.decimals
         paper = format_value(claim.paper_value, claim.paper_std, decimals=d)
         entry = payload["claims"].get(claim_id)
         if entry is None or entry["status"] != "run":
-            rows.append(f"| {claim_id} | {paper} | not run | |")
-        else:
-            rows.append(f"| {claim_id} | {paper} | {format_value(entry['mean'], entry['std'], decimals=d)} ({entry['n']}) "
-                        f"| {entry['mean'] - claim.paper_value:+.{d}f} |")
+            rows.append(f"| {claim_id} | {paper} | not run | | | |")
+            continue
+        ours = f"{format_value(entry['mean'], entry['std'], decimals=d)} ({entry['n']})"
+        if claim.compare == "rank":
+            rows.append(f"| {claim_id} | {paper} | {ours} | by rank | | |")
+            continue
+        verdict, interval, explanation = judge(claim, entry["values"], payload.get("details"))
+        result = ClaimResult(claim, verdict, entry["mean"], entry["std"], entry["n"], interval=interval, explanation=explanation)
+        rows.append(f"| {claim_id} | {paper} | {ours} | {format_interval(result)} | ±{claim.margin:g} | {verdict} |")
     return "\n".join(rows)
 
 

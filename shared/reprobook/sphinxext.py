@@ -20,7 +20,7 @@ from .chapters import all_chapters, get_chapter, repo_root
 from .errors import ReprobookError
 from .notebooks import other_training
 from .records import load_record, summarize
-from .verdicts import NOT_REPRODUCED, REPRODUCED, badge, claim_results, format_value
+from .verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, badge, claim_results, format_interval, format_value
 
 BADGE_CLASSES = {"[Re]": "success", "[¬Re]": "danger", "partial": "warning", "not run": "secondary", "stale": "danger"}
 
@@ -60,6 +60,8 @@ def _verdict(result) -> str:
         return "{bdg-success}`reproduced`"
     if result.verdict == NOT_REPRODUCED:
         return "{bdg-danger}`not reproduced`"
+    if result.verdict == INCONCLUSIVE:
+        return "{bdg-warning}`inconclusive`"
     return f"{{bdg-secondary}}`{result.verdict}`"
 
 
@@ -76,16 +78,17 @@ class Dashboard(_MarkdownDirective):
         rows = []
         for chapter in all_chapters().values():
             results = claim_results(chapter)
-            counts = {v: sum(r.verdict == v for r in results) for v in (REPRODUCED, NOT_REPRODUCED)}
-            not_run = len(results) - counts[REPRODUCED] - counts[NOT_REPRODUCED]
+            counts = {v: sum(r.verdict == v for r in results) for v in (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)}
+            not_run = len(results) - sum(counts.values())
             records = [load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks]
             records = [r for r in records if r]
             when = max((r["started"][:10] for r in records), default="—")
             device = ", ".join(dict.fromkeys(r["device"] for r in records)) or "—"     # each device once
             rows.append([_chapter_link(chapter, chapter.title), str(chapter.year), _badge_role(badge(results)),
-                         str(counts[REPRODUCED]), str(counts[NOT_REPRODUCED]), str(not_run), when, device,
+                         str(counts[REPRODUCED]), str(counts[INCONCLUSIVE]), str(counts[NOT_REPRODUCED]), str(not_run),
+                         when, device,
                          _training_time(sum(r.get("compute_seconds", 0.0) for r in records)) if records else "—"])
-        header = ["Paper", "Year", "Verdict", "Reproduced", "Not reproduced", "Not run", "Last full run",
+        header = ["Paper", "Year", "Verdict", "Reproduced", "Inconclusive", "Not reproduced", "Not run", "Last full run",
                   "Device", "Training time"]
         return _list_table(header, rows)
 
@@ -96,11 +99,11 @@ class Badge(_MarkdownDirective):
     def markdown(self):
         chapter = get_chapter(self.arguments[0])
         results = claim_results(chapter)
-        ran = sum(r.verdict in (REPRODUCED, NOT_REPRODUCED) for r in results)
-        good = sum(r.verdict == REPRODUCED for r in results)
-        return [f"{_badge_role(badge(results))} **{good} of {ran} claims run reproduced**, "
-                f"{len(results) - ran} not run. {chapter.authors[0]} et al., *{chapter.title}*, "
-                f"{chapter.venue} {chapter.year} ([paper]({chapter.url}))."]
+        counts = {v: sum(r.verdict == v for r in results) for v in (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)}
+        not_run = len(results) - sum(counts.values())
+        return [f"{_badge_role(badge(results))} **{counts[REPRODUCED]} of {len(results)} claims reproduced**, "
+                f"{counts[INCONCLUSIVE]} inconclusive, {counts[NOT_REPRODUCED]} not reproduced, {not_run} not run. "
+                f"{chapter.authors[0]} et al., *{chapter.title}*, {chapter.venue} {chapter.year} ([paper]({chapter.url}))."]
 
 
 class Claims(_MarkdownDirective):
@@ -116,27 +119,33 @@ class Claims(_MarkdownDirective):
             paper = format_value(c.paper_value, c.paper_std, decimals=c.decimals) + ("" if c.confirmed else "*")
             ours = (format_value(r.mean, r.std, decimals=c.decimals) + (f" ({r.n})" if r.n else "")
                     if r.mean is not None else "—")
-            gap = f"{r.gap:+.{c.decimals}f}" if r.gap is not None and c.compare == "value" else "—"
-            rows.append([c.model, c.dataset, paper, ours, gap, _verdict(r)] if single_metric else
-                        [c.model, c.metric, paper, ours, gap, _verdict(r)])
+            if c.compare == "rank":
+                interval, margin = "by rank", "—"
+            else:
+                interval = format_interval(r) if r.mean is not None else "—"
+                margin = f"±{c.margin:g}"
+            rows.append([c.model, c.dataset if single_metric else c.metric, paper, ours, interval, margin, _verdict(r)])
             if r.verdict == "not run here":
                 notes.append((r.reason.splitlines()[0], f"{c.model} on {c.dataset}" if single_metric else c.model))
-        header = ["Model", "Data set" if single_metric else "Metric", "Paper", "Ours: mean ± std (runs)", "Gap", "Verdict"]
+        header = ["Model", "Data set" if single_metric else "Metric", "Paper", "Ours: mean ± std (runs)",
+                  "Ours − paper: 95 % interval", "Margin", "Verdict"]
         sources = sorted({c.source for c in chapter.claims})
-        tolerances = sorted({c.tolerance for c in chapter.claims if c.compare == "value"})
-        lines = _list_table(header, rows, widths="14 16 16 24 10 20")
+        lines = _list_table(header, rows, widths="12 13 12 17 22 8 16")
         by_rank = [c for c in chapter.claims if c.compare == "rank"]
         metrics = "; ".join(m[0].upper() + m[1:] for m in dict.fromkeys(c.metric for c in chapter.claims))
         lines += ["", f"*{metrics}. Paper values from {'; '.join(sources)}. "
-                  + (f"Reproduced: our mean within ±{', '.join(f'{t:g}' for t in tolerances)} of the paper's, a "
-                     "tolerance fixed before our runs (see claims.yaml for its reason)." if len(tolerances) <= 2 else
-                     "Reproduced: our mean within the claim's tolerance of the paper's, fixed before our runs: "
-                     + "; ".join(dict.fromkeys(c.tolerance_reason for c in chapter.claims if c.compare == "value")) + ".")
+                  "Reproduced: the 95 % interval of (ours − paper) lies inside ± the margin, which is justified "
+                  "from the paper (its reasons are in the chapter's claims file); not reproduced: it lies wholly "
+                  "outside; inconclusive: it straddles a bound, or fewer than three runs leave no interval. "
+                  "“Agrees to within” is the largest difference the interval allows."
                   + (f" Hardware-bound claims ({', '.join(dict.fromkeys(c.metric for c in by_rank))}) are compared by "
-                     "ordering: reproduced when the model's place among the models that ran is its place in the paper."
-                     if by_rank else "")
-                  + (" \\* Not read from the paper itself in this workplace: unconfirmed." if any(not c.confirmed for c in chapter.claims) else "")
+                     "ordering: reproduced when the model's place among the models that ran is its place in the paper; "
+                     + by_rank[0].rank_reason + "." if by_rank else "")
+                  + (" \\* Not read from the paper itself: unconfirmed." if any(not c.confirmed for c in chapter.claims) else "")
                   + "*"]
+        margins = [(c.id, c.margin, c.margin_reason) for c in chapter.claims if c.compare == "value"]
+        lines += ["", "Each margin and its reason, from the paper:", ""]
+        lines += [f"- `{cid}`: ±{m:g}, {reason}" for cid, m, reason in margins]
         for reason in dict.fromkeys(reason for reason, _ in notes):
             which = ", ".join(dict.fromkeys(claim for r, claim in notes if r == reason))
             lines += ["", f"Not run here ({which}): {reason}"]
@@ -390,7 +399,8 @@ class Catalogue(_MarkdownDirective):
 
 
 EXPORT_FIELDS = ["chapter", "claim", "model", "dataset", "metric", "paper_value", "paper_std", "paper_source",
-                 "paper_value_confirmed", "ours_mean", "ours_std", "ours_runs", "gap", "tolerance", "verdict",
+                 "paper_value_confirmed", "ours_mean", "ours_std", "ours_runs", "gap", "interval_low", "interval_high",
+                 "interval_method", "agrees_to_within", "margin", "trivial_value", "verdict", "verdict_explanation",
                  "tier", "device", "commit", "record_started"]
 
 
@@ -405,7 +415,10 @@ def results_table() -> list[dict]:
                 "metric": r.claim.metric, "paper_value": r.claim.paper_value, "paper_std": r.claim.paper_std,
                 "paper_source": r.claim.source, "paper_value_confirmed": r.claim.confirmed,
                 "ours_mean": r.mean, "ours_std": r.std, "ours_runs": r.n, "gap": r.gap,
-                "tolerance": r.claim.tolerance, "verdict": r.verdict, "tier": record.get("tier"),
+                "interval_low": r.interval and r.interval.low, "interval_high": r.interval and r.interval.high,
+                "interval_method": r.interval and r.interval.method, "agrees_to_within": r.interval and r.interval.agreement,
+                "margin": r.claim.margin, "trivial_value": r.claim.trivial_value, "verdict": r.verdict,
+                "verdict_explanation": r.explanation, "tier": record.get("tier"),
                 "device": record.get("device"), "commit": record.get("commit"), "record_started": record.get("started"),
             })
     return rows

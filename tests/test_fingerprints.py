@@ -1,0 +1,140 @@
+"""The code behind a result is found from imports: editing any module a chapter's training imports
+invalidates its stored seeds and stales its record; editing a reporting module stales the record
+only, so re-executing from the store trains nothing; editing a module nobody imports does neither;
+and every committed seed was made by the training code that runs now."""
+import json
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+import torch
+
+from reprobook import runs
+from reprobook.fingerprints import Sources, missing_since, notebook_code, training_code
+
+ROOT = Path(__file__).resolve().parents[1]
+# Where each chapter's training starts (the module that defines what run_seeds trains) and the notebook
+# whose record its seeds feed.
+ENTRIES = {"gat": ("replications/gat/protocol.py", "replications/gat/gat.md"),
+           "dagnn": ("replications/dagnn/protocol.py", "replications/dagnn/dagnn.md"),
+           "egnn": ("replications/egnn/protocol.py", "replications/egnn/egnn.md"),
+           "scan": ("replications/scan/seq2seq_runs.py", "replications/scan/scan_simple.md")}
+REPORTING = ["shared/reprobook/records.py", "shared/reprobook/plotting.py", "shared/reprobook/notebooks.py",
+             "shared/reprobook/verdicts.py"]
+UNUSED = ["shared/reprobook/sphinxext.py", "shared/reprobook/cli.py"]
+
+
+@cache
+def today(entry: str, notebook: str) -> tuple[str, str]:
+    return training_code(entry).sha256, notebook_code(ROOT / notebook).sha256
+
+
+def edited(path: str, text: str) -> Sources:
+    return Sources(ROOT, overrides={path: (ROOT / path).read_text() + text})
+
+
+def test_the_training_code_is_what_the_training_imports():
+    found = {chapter: set(training_code(entry).modules) for chapter, (entry, _) in ENTRIES.items()}
+    assert {"replications/gat/protocol.py", "replications/gat/gat_model.py", "shared/reprobook/training.py",
+            "shared/reprobook/seedbatch.py", "shared/reprobook/graphs.py", "shared/reprobook/data.py"} <= found["gat"]
+    assert {"replications/dagnn/protocol.py", "replications/dagnn/dagnn_model.py",
+            "shared/reprobook/training.py", "shared/reprobook/seedbatch.py"} <= found["dagnn"]
+    assert {"replications/egnn/protocol.py", "replications/egnn/egnn_model.py", "replications/egnn/nbody.py",
+            "shared/reprobook/seedbatch.py", "shared/reprobook/seeding.py"} <= found["egnn"]
+    assert {"replications/scan/seq2seq_runs.py", "replications/scan/scan_data.py", "shared/reprobook/data.py"} <= found["scan"]
+    for modules in found.values():
+        assert not modules & {"shared/reprobook/runs.py", *REPORTING, *UNUSED}
+
+
+@pytest.mark.parametrize("chapter, module", [(chapter, module) for chapter, (entry, _) in ENTRIES.items()
+                                             for module in training_code(entry).modules])
+def test_editing_a_training_module_invalidates_the_seeds_and_stales_the_record(chapter, module):
+    entry, notebook = ENTRIES[chapter]
+    change = edited(module, "\nEDITED_FOR_A_TEST = 1\n")
+    assert training_code(entry, change).sha256 != today(entry, notebook)[0]
+    assert notebook_code(ROOT / notebook, change).sha256 != today(entry, notebook)[1]
+
+
+@pytest.mark.parametrize("module", REPORTING)
+def test_editing_a_reporting_module_stales_the_record_only(module):
+    for entry, notebook in ENTRIES.values():
+        change = edited(module, "\nEDITED_FOR_A_TEST = 1\n")
+        assert training_code(entry, change).sha256 == today(entry, notebook)[0]
+        assert notebook_code(ROOT / notebook, change).sha256 != today(entry, notebook)[1]
+
+
+@pytest.mark.parametrize("module", UNUSED)
+def test_editing_a_module_no_training_and_no_notebook_imports_changes_nothing(module):
+    for entry, notebook in ENTRIES.values():
+        change = edited(module, "\nEDITED_FOR_A_TEST = 1\n")
+        assert training_code(entry, change).sha256 == today(entry, notebook)[0]
+        assert notebook_code(ROOT / notebook, change).sha256 == today(entry, notebook)[1]
+
+
+def test_comments_docstrings_and_error_messages_change_nothing():
+    path = "shared/reprobook/data.py"
+    text = (ROOT / path).read_text()
+    reworded = text.replace('"""Data loading', '"""Reworded: data loading', 1).replace(
+        "refusing to parse an unverified file", "will not parse an unverified file") + "\n# a comment\n"
+    assert reworded != text
+    entry = ENTRIES["scan"][0]
+    assert training_code(entry, Sources(ROOT, overrides={path: reworded})).sha256 == training_code(entry).sha256
+
+
+def test_after_a_reporting_change_re_executing_from_the_store_trains_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
+    monkeypatch.delenv(runs.FROM_STORE_ENV, raising=False)
+    calls = []
+
+    def train_batch(seeds):
+        calls.append(seeds)
+        return [{"accuracy": 1.0} for _ in seeds]
+    runs.run_seeds("test/protocol", {"lr": 0.1}, [0, 1], train_batch, batch_size=2, device=torch.device("cpu"), log=print)
+    reporting_change = edited("shared/reprobook/plotting.py", "\nEDITED_FOR_A_TEST = 1\n")
+    monkeypatch.setattr(runs, "training_code", lambda entry: training_code(entry, reporting_change))
+    monkeypatch.setenv(runs.FROM_STORE_ENV, "1")
+    again = runs.run_seeds("test/protocol", {"lr": 0.1}, [0, 1], train_batch, batch_size=2, device=torch.device("cpu"), log=print)
+    assert calls == [[0, 1]] and all(r["resumed"] for r in again)
+
+
+def committed_seeds() -> list[Path]:
+    return sorted(p for p in ROOT.glob("replications/*/runs/**/seed-*.json") if not p.name.endswith(".started.json"))
+
+
+@cache
+def current_code(entry: str):
+    return training_code(entry)
+
+
+def test_every_committed_seed_was_made_by_the_training_code_that_runs_now():
+    """A seed is read back only under the key of its configuration, device type and today's training
+    code; one left under another key would be dead weight that no rerun can use."""
+    assert committed_seeds()
+    for path in committed_seeds():
+        result = json.loads(path.read_text())
+        code = result["training_code"]
+        entry = code.get("entry") or ENTRIES[path.relative_to(ROOT).parts[1]][0]
+        assert code["sha256"] == current_code(entry).sha256, f"{path}: trained by other code than today's"
+        keys = {runs.hashlib.sha256(json.dumps({"config": result["config"], "code": code["sha256"], "device": device},
+                                               sort_keys=True).encode()).hexdigest()[:16] for device in ("cpu", "cuda", "mps")}
+        assert path.parent.name in keys, f"{path}: not under the key of its configuration"
+        provenance = result["provenance"]
+        assert re.fullmatch(r"[0-9a-f]{40}", provenance["commit"]) and provenance["uncommitted_changes"] is False
+
+
+@cache
+def unchanged_since(entry: str, commit: str) -> list[str]:
+    return missing_since(entry, commit)
+
+
+def test_seeds_from_an_earlier_commit_are_proved_against_it():
+    """Every statement of today's training code was already in the training code at the commit that
+    trained each committed seed (SCAN's were trained before the key took today's form)."""
+    shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True)
+    assert shallow.stdout.strip() == "false", "the proof needs the repository's history (a full clone)"
+    for path in committed_seeds():
+        result = json.loads(path.read_text())
+        entry = result["training_code"].get("entry") or ENTRIES[path.relative_to(ROOT).parts[1]][0]
+        assert unchanged_since(entry, result["provenance"]["commit"]) == [], path
