@@ -144,3 +144,19 @@ def test_search_finds_the_chapter_by_title_and_method(site, browser, query):
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#search-results ul.search li")))
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
     assert any("book/chapters/gat.html" in link for link in links), links
+
+
+def test_no_page_names_a_folder_of_the_machine_or_how_the_book_was_made(site):
+    """Pages speak to readers about the paper and the runs: no path of the machine that ran them, no
+    word about the circumstances the book was written in."""
+    import re
+    html, _ = site
+    machine = re.compile(re.escape(str(ROOT)) + r"|(?<![\w.:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|scratch)/")
+    production = re.compile(r"workplace|working session|this session", re.IGNORECASE)
+    found = []
+    for page in html.rglob("*.html"):
+        if page.relative_to(html).parts[0] == "_static":
+            continue
+        text = page.read_text(errors="replace")
+        found += [f"{page.relative_to(html)}: {m.group(0)}" for m in (*machine.finditer(text), *production.finditer(text))]
+    assert not found, found[:10]

@@ -1,5 +1,6 @@
 """Claims files, records, verdicts and staleness."""
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -156,11 +157,33 @@ def test_a_failure_claim_is_judged_beside_proof_that_the_method_works(book):
 
 
 def test_runs_that_would_settle_an_inconclusive_claim():
-    interval = verdicts.Interval(low=-1.4, high=0.2, method="one-sample t", half_width=0.8, paper_share=0.0)
-    assert verdicts.runs_to_settle(interval, gap=-0.6, margin=1.0, n=5) == 20        # room 0.4: half-width / 2
-    assert verdicts.runs_to_settle(interval, gap=-1.0, margin=1.0, n=5) is None      # the mean sits on the bound
-    welch = verdicts.Interval(low=-1.4, high=0.2, method="Welch", half_width=0.8, paper_share=0.5)
-    assert verdicts.runs_to_settle(welch, gap=-0.6, margin=1.0, n=5) is None         # the paper's own share is too wide
+    """The number of runs it names is the first at which an interval of today's mean and spread decides."""
+    values = [82.3, 84.3, 86.3, 83.0, 85.1]
+    for paper in (claim(paper_value=83.0, paper_std=None, margin=1.0), claim(paper_value=83.0, paper_std=0.5, paper_runs=100, margin=1.0)):
+        assert verdicts.judge(paper, values)[0] == verdicts.INCONCLUSIVE
+        runs = verdicts.runs_to_settle(values, paper)
+        mean, std = sum(values) / 5, verdicts.stats.tstd(values)
+        def decides(n):      # the same mean and spread over n runs: an exact sample of that size
+            sample = [mean + std * z for z in standardised(n)]
+            return verdicts.judge(paper, sample)[0] != verdicts.INCONCLUSIVE
+        assert decides(runs) and not decides(runs - 1)
+    on_the_bound = claim(paper_value=83.0, paper_std=None, margin=abs(sum(values) / 5 - 83.0))
+    assert verdicts.runs_to_settle(values, on_the_bound) is None
+    too_uncertain = claim(paper_value=83.0, paper_std=3.0, paper_runs=5, margin=1.0)     # the paper's own interval is wider
+    assert verdicts.runs_to_settle(values, too_uncertain) is None
+
+
+def standardised(n):
+    """n numbers with mean 0 and sample std 1."""
+    raw = [float(i) for i in range(n)]
+    mean = sum(raw) / n
+    std = (sum((r - mean) ** 2 for r in raw) / (n - 1)) ** 0.5
+    return [(r - mean) / std for r in raw]
+
+
+def test_a_run_that_diverged_leaves_the_claim_inconclusive():
+    verdict, interval, why = verdicts.judge(claim(), [72.4, float("nan"), 72.6])
+    assert verdict == verdicts.INCONCLUSIVE and interval is None and why == "1 of 3 runs gave no finite value"
 
 
 def test_badges():
@@ -332,3 +355,28 @@ def test_the_runtime_section_says_where_stored_runs_were_trained():
     assert trained_by(record) == ["2 run(s) trained on CPU: laptop (1 threads), torch 2.13.0, at commit(s) `abcdef1234`",
                                   "1 run(s) trained on CUDA: H100, torch 2.13.0, at commit(s) `1234567abc` with uncommitted changes"]
     assert trained_by({"details": {}}) == []
+
+
+# A folder of the machine that ran something: the checkout itself, or a typical absolute location.
+MACHINE_PATH = re.compile(re.escape(str(ROOT)) + r"|(?<![\w.:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|scratch)/")
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def test_no_record_stored_seed_or_executed_notebook_names_a_folder_of_the_machine():
+    files = [*ROOT.glob("replications/*/records/*.json"), *ROOT.glob("replications/*/runs/**/*.json"),
+             *(chapter.executed_notebook(nb) for chapter in chapters.all_chapters().values() for nb in chapter.notebooks)]
+    assert files
+    for path in files:
+        found = [text for text in strings(json.loads(path.read_text())) if MACHINE_PATH.search(text)]
+        assert not found, f"{path.relative_to(ROOT)}: {found[0][:200]}"
+    assert MACHINE_PATH.search("missing data file: not in the offline mirror REPROBOOK_OFFLINE_MIRROR=/tmp/mirror")

@@ -1,4 +1,6 @@
-"""Bad input on the command line: one clear line and exit status 2, never a traceback."""
+"""Bad input on the command line: one clear line and exit status 2, never a traceback; and re-execution
+from the committed seeds."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +118,26 @@ def test_seeds_for_a_claim_the_tier_does_not_run_are_refused():
 def test_curve_seeds_must_be_a_list_of_seeds():
     code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "curve_seeds=[]")
     assert_clean_error(code, err, "curve_seeds needs a list of non-negative seeds")
+
+
+def test_a_chapter_or_all_but_not_both():
+    code, _, err = reprobook("run")
+    assert_clean_error(code, err, "name one chapter, or --all")
+    code, _, err = reprobook("run", "gat", "--all")
+    assert_clean_error(code, err, "name one chapter, or --all")
+
+
+def test_from_the_store_re_executes_the_committed_run_and_trains_nothing(tmp_path):
+    """The committed full tier again, from the committed seeds, with the parameters it ran with."""
+    code, out, err = reprobook("run", "scan", "--notebook", "scan_length", "--from-store", "--output-dir", str(tmp_path))
+    assert code == 0, err
+    record = json.loads((tmp_path / "records" / "scan_length-full.json").read_text())
+    assert record["runs"] and not any(run["trained"] for run in record["runs"])
+    committed = json.loads((ROOT / "replications/scan/records/scan_length-full.json").read_text())
+    assert {k: v["values"] for k, v in record["claims"].items()} == {k: v["values"] for k, v in committed["claims"].items()}
+
+
+def test_from_the_store_missing_seeds_are_named_and_nothing_trains(tmp_path):
+    code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "--from-store", "--seeds", "0-5",
+                             "--output-dir", str(tmp_path))
+    assert_clean_error(code, err, "scan/scan_length: scan/length/overall-best: seeds 5 are not in the run store (5 of 6 are)")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from reprobook import runs
-from reprobook.fingerprints import Sources, missing_since, notebook_code, training_code
+from reprobook.fingerprints import Sources, notebook_code, training_code, unproven_since
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where each chapter's training starts (the module that defines what run_seeds trains) and the notebook
@@ -57,20 +57,13 @@ def test_editing_a_training_module_invalidates_the_seeds_and_stales_the_record(c
     assert notebook_code(ROOT / notebook, change).sha256 != today(entry, notebook)[1]
 
 
-@pytest.mark.parametrize("module", REPORTING)
-def test_editing_a_reporting_module_stales_the_record_only(module):
+@pytest.mark.parametrize("module, stales_the_record", [(m, True) for m in REPORTING] + [(m, False) for m in UNUSED])
+def test_editing_a_module_outside_the_training_code_never_invalidates_seeds(module, stales_the_record):
+    """A reporting module stales the record only; a module no notebook imports changes nothing."""
     for entry, notebook in ENTRIES.values():
         change = edited(module, "\nEDITED_FOR_A_TEST = 1\n")
         assert training_code(entry, change).sha256 == today(entry, notebook)[0]
-        assert notebook_code(ROOT / notebook, change).sha256 != today(entry, notebook)[1]
-
-
-@pytest.mark.parametrize("module", UNUSED)
-def test_editing_a_module_no_training_and_no_notebook_imports_changes_nothing(module):
-    for entry, notebook in ENTRIES.values():
-        change = edited(module, "\nEDITED_FOR_A_TEST = 1\n")
-        assert training_code(entry, change).sha256 == today(entry, notebook)[0]
-        assert notebook_code(ROOT / notebook, change).sha256 == today(entry, notebook)[1]
+        assert (notebook_code(ROOT / notebook, change).sha256 != today(entry, notebook)[1]) == stales_the_record
 
 
 def test_comments_docstrings_and_error_messages_change_nothing():
@@ -83,20 +76,61 @@ def test_comments_docstrings_and_error_messages_change_nothing():
     assert training_code(entry, Sources(ROOT, overrides={path: reworded})).sha256 == training_code(entry).sha256
 
 
+def test_edits_inside_definitions_moves_and_the_store_call_count():
+    entry, path = ENTRIES["gat"][0], "replications/gat/protocol.py"
+    text = (ROOT / path).read_text()
+    protocol = 'max_epochs=max_epochs or h["max_epochs"], stopping=stopping)'
+    moved = text.replace('DATASETS = ("Cora", "CiteSeer", "PubMed")\nMODELS = ("GAT", "GCN")',
+                         'MODELS = ("GAT", "GCN")\nDATASETS = ("Cora", "CiteSeer", "PubMed")')
+    edits = {"inside a function": text.replace(protocol, 'max_epochs=h["max_epochs"], stopping=stopping)'),
+             "two statements swapped": moved,
+             "a statement deleted": text.replace('    ("GAT", "CiteSeer"): {"stopping": "accuracy"},\n', ""),
+             "what the store trains": text.replace("seeds, train_batch, batch_size=", "seeds, lambda s: train_batch(s[::-1]), batch_size=")}
+    for what, edit in edits.items():
+        assert edit != text, what
+        assert training_code(entry, Sources(ROOT, overrides={path: edit})).sha256 != training_code(entry).sha256, what
+    filed = text.replace("batch_size=SEEDS_PER_BATCH[device.type]", "batch_size=1")     # how results are filed
+    assert training_code(entry, Sources(ROOT, overrides={path: filed})).sha256 == training_code(entry).sha256
+
+
 def test_after_a_reporting_change_re_executing_from_the_store_trains_nothing(tmp_path, monkeypatch):
+    """A chapter's own training function (here one compiled as if it were in GAT's protocol.py): the
+    store gives its seeds back after an edit of a reporting module, and not after one of its model."""
     monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
     monkeypatch.delenv(runs.FROM_STORE_ENV, raising=False)
+    monkeypatch.setattr(runs, "_FIRST_CODE", {})
     calls = []
+    train_batch = eval(compile("lambda seeds: calls.append(seeds) or [{'accuracy': 1.0} for _ in seeds]",
+                               str(ROOT / ENTRIES["gat"][0]), "eval"), {"calls": calls})
 
-    def train_batch(seeds):
-        calls.append(seeds)
-        return [{"accuracy": 1.0} for _ in seeds]
-    runs.run_seeds("test/protocol", {"lr": 0.1}, [0, 1], train_batch, batch_size=2, device=torch.device("cpu"), log=print)
-    reporting_change = edited("shared/reprobook/plotting.py", "\nEDITED_FOR_A_TEST = 1\n")
-    monkeypatch.setattr(runs, "training_code", lambda entry: training_code(entry, reporting_change))
+    def run(change=None):
+        monkeypatch.setattr(runs, "_FIRST_CODE", {})
+        monkeypatch.setattr(runs, "training_code", lambda entry: training_code(entry, change))
+        return runs.run_seeds("gat/test", {"lr": 0.1}, [0, 1], train_batch, batch_size=2, device=torch.device("cpu"),
+                              log=lambda _: None)
+    run()
     monkeypatch.setenv(runs.FROM_STORE_ENV, "1")
-    again = runs.run_seeds("test/protocol", {"lr": 0.1}, [0, 1], train_batch, batch_size=2, device=torch.device("cpu"), log=print)
-    assert calls == [[0, 1]] and all(r["resumed"] for r in again)
+    assert all(r["resumed"] for r in run(edited("shared/reprobook/plotting.py", "\nEDITED_FOR_A_TEST = 1\n")))
+    assert calls == [[0, 1]]
+    with pytest.raises(runs.ReprobookError, match="not in the run store"):
+        run(edited("replications/gat/gat_model.py", "\nEDITED_FOR_A_TEST = 1\n"))
+
+
+def test_training_code_edited_while_a_process_runs_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
+    monkeypatch.setattr(runs, "_FIRST_CODE", {})
+    train_batch = eval(compile("lambda seeds: [{'accuracy': 1.0} for _ in seeds]", str(ROOT / ENTRIES["gat"][0]), "eval"))
+    runs.run_seeds("gat/test", {}, [0], train_batch, batch_size=1, device=torch.device("cpu"), log=lambda _: None)
+    change = edited("replications/gat/gat_model.py", "\nEDITED_FOR_A_TEST = 1\n")
+    monkeypatch.setattr(runs, "training_code", lambda entry: training_code(entry, change))
+    with pytest.raises(runs.ReprobookError, match="changed on disk while this process ran"):
+        runs.run_seeds("gat/test", {}, [1], train_batch, batch_size=1, device=torch.device("cpu"), log=lambda _: None)
+
+
+def test_a_training_function_outside_the_checkout_is_refused(tmp_path):
+    with pytest.raises(runs.ReprobookError, match="not defined in a module of this checkout"):
+        runs.run_seeds("x", {}, [0], eval(compile("lambda seeds: []", str(tmp_path / "elsewhere.py"), "eval")),
+                       batch_size=1, device=torch.device("cpu"))
 
 
 def committed_seeds() -> list[Path]:
@@ -125,16 +159,26 @@ def test_every_committed_seed_was_made_by_the_training_code_that_runs_now():
 
 
 @cache
-def unchanged_since(entry: str, commit: str) -> list[str]:
-    return missing_since(entry, commit)
+def unproven(entry: str, commit: str) -> list[str]:
+    return unproven_since(entry, commit)
 
 
 def test_seeds_from_an_earlier_commit_are_proved_against_it():
     """Every statement of today's training code was already in the training code at the commit that
-    trained each committed seed (SCAN's were trained before the key took today's form)."""
+    trained each committed seed, and nothing that ran there for its effect is gone (SCAN's seeds were
+    trained before the store's key took today's form)."""
     shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True)
     assert shallow.stdout.strip() == "false", "the proof needs the repository's history (a full clone)"
     for path in committed_seeds():
         result = json.loads(path.read_text())
         entry = result["training_code"].get("entry") or ENTRIES[path.relative_to(ROOT).parts[1]][0]
-        assert unchanged_since(entry, result["provenance"]["commit"]) == [], path
+        assert unproven(entry, result["provenance"]["commit"]) == [], path
+
+
+def test_the_proof_sees_additions_and_removals_that_matter():
+    entry, path, commit = ENTRIES["scan"][0], "shared/reprobook/device.py", "c818a041b10b155d1b0e36592835619fe2bd0d23"
+    text = (ROOT / path).read_text()
+    added = Sources(ROOT, overrides={path: text + "\nEXTRA = 1\n"})
+    assert any(p.startswith("new since") and "EXTRA = 1" in p for p in unproven_since(entry, commit, added))
+    removed = Sources(ROOT, overrides={path: text.replace("def device_description", "def renamed_description")})
+    assert any("gone since" in p and "device_description" in p for p in unproven_since(entry, commit, removed))

@@ -53,7 +53,9 @@ def test_another_configuration_code_or_device_never_reuses_a_seed(store, monkeyp
     run(calls, [0])
     run(calls, [0], config={"lr": 0.01})
     run(calls, [0], device="meta")
-    monkeypatch.setattr(runs, "training_code", lambda entry: Fingerprint("other code", ["tests/test_runs.py"], None))
+    monkeypatch.setattr(runs, "_FIRST_CODE", {})
+    monkeypatch.setattr(runs, "training_code",
+                        lambda entry: Fingerprint("other code", ["tests/test_runs.py"], None, {}, "tests/test_runs.py"))
     run(calls, [0])
     assert calls == [[0], [0], [0], [0]]
 
@@ -71,15 +73,24 @@ def test_from_the_store_a_missing_seed_is_an_error_that_names_it(store, monkeypa
 def test_a_failed_or_stopped_run_is_kept_and_counted(store):
     def crashing(seeds):
         raise FloatingPointError("loss is nan")
+
+    def stopped(seeds):       # the machine goes away mid-run: the marker stays as it was written
+        (marker,) = store.rglob("seed-0.started.json")
+        left_behind.append(marker.read_text())
+        raise KeyboardInterrupt
+    left_behind = []
     with pytest.raises(FloatingPointError):
         run([], [0], train_batch=crashing)
     (marker,) = store.rglob("seed-0.started.json")
     assert json.loads(marker.read_text())["status"] == "failed: FloatingPointError: loss is nan"
+    with pytest.raises(KeyboardInterrupt):
+        run([], [0], train_batch=stopped)
+    marker.write_text(left_behind[0])
     (result,) = run([], [0])
-    assert [a["status"] for a in result["earlier_attempts"]] == ["failed: FloatingPointError: loss is nan"]
+    assert [a["status"] for a in result["earlier_attempts"]] == ["failed: FloatingPointError: loss is nan", "started"]
     assert not list(store.rglob("seed-0.started.json"))
     assert runs.runs_asked_for()[-1] | {"key": None} == {"protocol": "scan/length/top: length", "key": None, "seed": 0,
-                                                         "trained": True, "earlier_attempts": 1}
+                                                         "trained": True, "earlier_attempts": 2}
 
 
 def test_stored_seeds_have_portable_paths(store):

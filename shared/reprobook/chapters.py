@@ -2,6 +2,7 @@
 
 Both files are validated on load; a malformed file is a ``ReprobookError`` naming the file and field.
 """
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,8 +101,8 @@ def _check(mapping, fields, where, optional=None):
 def _check_margin(item: dict, where: str) -> None:
     """A margin must be positive and must not let the trivial value pass, unless the claim is that the
     method fails and it names its proof that the method works where it should (``works_where``)."""
-    if item["margin"] <= 0:
-        raise ReprobookError(f"{where}: field 'margin' must be positive, got {item['margin']!r}")
+    if not (math.isfinite(item["margin"]) and item["margin"] > 0):
+        raise ReprobookError(f"{where}: field 'margin' must be a positive number, got {item['margin']!r}")
     if "works_where" in item:
         _check(item["works_where"], WORKS_WHERE_FIELDS, f"{where}: works_where")
     elif abs(item["trivial_value"] - item["paper_value"]) <= item["margin"]:

@@ -118,14 +118,17 @@ def _kernel_config():
 
 
 def committed_parameters(chapter, notebook: str) -> dict:
-    """The parameters the chapter's committed full-tier notebook was executed with (papermill's metadata)."""
+    """The parameters the chapter's committed full-tier run was executed with (papermill's metadata),
+    on the device type that trained its seeds (the run store's key holds it)."""
     import json
 
+    record = load_record(chapter.record_path(notebook, "full"))
     executed = chapter.executed_notebook(notebook)
-    if not executed.is_file():
-        raise ReprobookError(f"{chapter.id}/{notebook}: no committed full-tier run to re-execute ({executed.name} is missing)")
-    parameters = json.loads(executed.read_text()).get("metadata", {}).get("papermill", {}).get("parameters", {})
-    return {name: value for name, value in parameters.items() if name not in ("tier", "output_dir")}
+    papermill = json.loads(executed.read_text()).get("metadata", {}).get("papermill") if executed.is_file() else None
+    if record is None or not papermill:
+        raise ReprobookError(f"{chapter.id}/{notebook}: no committed full-tier run to re-execute, so its seeds are missing")
+    parameters = {name: value for name, value in papermill.get("parameters", {}).items() if name not in ("tier", "output_dir")}
+    return parameters | {"device": record["device_type"]}
 
 
 def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra: dict, output_dir: Path,
@@ -153,17 +156,36 @@ def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra:
                 {"seeds": seeds} if seeds is not None else {})
         for notebook in notebooks:
             executed = output_dir / f"{notebook}.ipynb"
-            how = "from the run store" if from_store else f"({parameters[notebook]['device']})"
+            how = f"from the run store ({parameters[notebook]['device']})" if from_store else f"({parameters[notebook]['device']})"
             print(f"running {chapter.id}/{notebook} on the {tier} tier {how} -> {executed}")
             try:
                 papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters[notebook],
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
                                            kernel_name="python3", log_output=verbose, config=_kernel_config())
             except PapermillExecutionError as error:
-                if error.ename == "ReprobookError" and not from_store:
-                    raise ReprobookError(error.evalue) from None
-                failures.append(f"{chapter.id}/{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue}")
+                if error.ename == "ReprobookError":
+                    if not from_store:
+                        raise ReprobookError(error.evalue) from None
+                    failures.append(ReprobookError(f"{chapter.id}/{notebook}: {error.evalue}"))
+                else:
+                    failures.append(f"{chapter.id}/{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue}")
+            finally:
+                keep_machine_paths_out(executed)
     return failures
+
+
+def keep_machine_paths_out(executed: Path) -> None:
+    """papermill notes where it read and wrote the notebook; the committed copy names no folder of this machine."""
+    import json
+
+    if not executed.is_file():
+        return
+    notebook = json.loads(executed.read_text())
+    papermill = notebook.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in papermill:
+            papermill[key] = Path(papermill[key]).name
+    executed.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
 def command_run(args) -> int:
@@ -198,13 +220,13 @@ def command_run(args) -> int:
             try:
                 failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, True)
             except ReprobookError as error:
-                failures.append(str(error))
+                failures.append(error)
         else:
             failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, False)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
-    if failures:
-        return 1
+    if failures:       # missing seeds or data, a bad parameter: exit 2, like any bad input; a failed cell: 1
+        return 2 if all(isinstance(f, ReprobookError) for f in failures) else 1
     print("done: record(s) in " + ", ".join(str(c.folder.relative_to(repo_root()) / "records") if not args.output_dir
                                           else str(Path(args.output_dir) / "records") for c in chapters))
     return 0

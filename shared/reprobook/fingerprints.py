@@ -11,12 +11,14 @@ Two fingerprints stand on it:
   transitively (training and reporting code alike). A record made by other code is stale.
 
 Sources are compared as normalised syntax trees, so what cannot change a number does not count:
-docstrings and comments, the wording of an error message, and which of the project's modules a name
-is imported from (the definition it names is in the fingerprint wherever it lives); a call of the
-run store counts without its keyword arguments (how a result is filed: batch size, device, log).
-Top-level statements are hashed as a sorted multiset, so moving a definition between modules of the
-same closure changes nothing. ``missing_since(entry, commit)`` uses the same statements to prove that
-seeds trained at an older commit were made by the code that runs now.
+docstrings and comments, the text of an error message, and which of the project's modules a name is
+imported from; a call of the run store counts without the keywords that say how a result is filed
+(batch size, device, log). Each module's statements are hashed in order, with the module's path.
+
+``unproven_since(entry, commit)`` proves that seeds trained at an older commit were made by the code
+that runs now: every normalised top-level statement of today's training code was in the training
+code at that commit (wherever it lived then), and whatever was there but is gone is a definition or
+import that today's code does not use, never a statement that ran for its effect.
 """
 import ast
 import hashlib
@@ -25,11 +27,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ReprobookError
 from .paths import repo_root
 
 PACKAGE = "shared/reprobook"
 STORE_MODULE = f"{PACKAGE}/runs.py"
 STORE_CALLS = {"run_seeds"}
+# How a call of the store files its result; "fingerprint" and "device_type" are the keywords of the
+# store's first form, whose callers listed the modules of the key by hand.
+STORE_KEYWORDS = {"batch_size", "device", "log", "fingerprint", "device_type"}
 
 
 class Sources:
@@ -88,9 +94,10 @@ def _imports(tree: ast.AST, importer: str, sources: Sources) -> set[str]:
     return {path for path in found if sources.read(path) is not None}
 
 
-def _parse(text: str) -> ast.Module:
-    # IPython's ``%magic`` and ``!shell`` lines are not Python
-    return ast.parse("\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))))
+def _parse(text: str, cell: bool = False) -> ast.Module:
+    if cell:      # IPython's ``%magic`` and ``!shell`` lines in a notebook cell are not Python
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
+    return ast.parse(text)
 
 
 def closure(roots: dict[str, ast.AST], sources: Sources, exclude: frozenset = frozenset()) -> list[str]:
@@ -123,8 +130,9 @@ class _Normalise(ast.NodeTransformer):
     visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
 
     def visit_Raise(self, node):
-        if isinstance(node.exc, ast.Call):
-            node.exc = node.exc.func
+        if isinstance(node.exc, ast.Call):      # the message's text, not what the exception carries
+            node.exc.args = [a for a in node.exc.args if not isinstance(a, ast.JoinedStr)
+                             and not (isinstance(a, ast.Constant) and isinstance(a.value, str))]
         return node
 
     def visit_ImportFrom(self, node):
@@ -135,13 +143,14 @@ class _Normalise(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in STORE_CALLS:
-            node.keywords = []
+            node.keywords = [k for k in node.keywords if k.arg not in STORE_KEYWORDS]
         return node
 
 
-def statements(path: str, text: str, sources: Sources) -> list[str]:
-    """The normalised top-level statements of one module (an import: one per name it binds)."""
-    tree = _Normalise(path, sources)._strip_docstring(_parse(text))
+def statements(path: str, text: str, sources: Sources, cell: bool = False) -> list[tuple[str, ast.AST]]:
+    """The normalised top-level statements of one module, in order, as (``ast.dump`` text, node);
+    an import gives one statement per name it binds."""
+    tree = _Normalise(path, sources)._strip_docstring(_parse(text, cell))
     found = []
     for node in tree.body:
         node = _Normalise(path, sources).visit(node)
@@ -149,9 +158,9 @@ def statements(path: str, text: str, sources: Sources) -> list[str]:
             for alias in node.names:
                 single = type(node)(names=[alias], **({"module": node.module, "level": node.level}
                                                       if isinstance(node, ast.ImportFrom) else {}))
-                found.append(ast.dump(single))
+                found.append((ast.dump(single), single))
         elif not isinstance(node, ast.Pass):
-            found.append(ast.dump(node))
+            found.append((ast.dump(node), node))
     return found
 
 
@@ -159,21 +168,25 @@ def statements(path: str, text: str, sources: Sources) -> list[str]:
 class Fingerprint:
     sha256: str
     modules: list[str]        # relative to the checkout's top folder
-    statements: Counter
+    statements: Counter       # every normalised statement, wherever it lives: what a proof compares
+    nodes: dict               # statement text -> its syntax tree
     entry: str = ""           # the module the search started from (training code)
 
     def as_dict(self) -> dict:
         return {"sha256": self.sha256, "entry": self.entry, "modules": self.modules}
 
 
-def _fingerprint(modules: list[str], sources: Sources, extra: list[str] = ()) -> Fingerprint:
-    found = Counter(extra)
-    for module in modules:
-        found.update(statements(module, sources.read(module), sources))
-    digest = hashlib.sha256()
-    for statement in sorted(found.elements()):
-        digest.update(statement.encode() + b"\x00")
-    return Fingerprint(digest.hexdigest(), modules, found)
+def _fingerprint(modules: list[str], sources: Sources, cells: list[str] = (), where: str = "") -> Fingerprint:
+    digest, found, nodes = hashlib.sha256(), Counter(), {}
+    parts = [("<cell>", statements(where, cell, sources, cell=True)) for cell in cells]   # .md and .ipynb alike
+    parts += [(module, statements(module, sources.read(module), sources)) for module in modules]
+    for name, module_statements in parts:
+        digest.update(name.encode() + b"\x01")
+        for text, node in module_statements:
+            digest.update(text.encode() + b"\x00")
+            found[text] += 1
+            nodes[text] = node
+    return Fingerprint(digest.hexdigest(), modules, found, nodes)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -186,6 +199,8 @@ def training_code(entry: Path, sources: Sources | None = None) -> Fingerprint:
     sources = sources or Sources()
     entry = relative(entry, sources.root) if Path(entry).is_absolute() else str(entry)
     text = sources.read(entry)
+    if text is None:
+        raise ReprobookError(f"no training module {entry} in the checkout{f' at commit {sources.commit}' if sources.commit else ''}")
     modules = sorted({entry, *closure({entry: _parse(text)}, sources, exclude=frozenset({STORE_MODULE}))} - {STORE_MODULE})
     fingerprint = _fingerprint(modules, sources)
     fingerprint.entry = entry
@@ -209,17 +224,36 @@ def notebook_code(notebook: Path, sources: Sources | None = None) -> Fingerprint
     where = relative(notebook, sources.root)
     cells = [cell.source for cell in jupytext.read(notebook).cells
              if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
-    trees = [_parse(cell) for cell in cells]
+    trees = [_parse(cell, cell=True) for cell in cells]
     modules = closure({where: ast.Module(body=[n for t in trees for n in t.body], type_ignores=[])}, sources)
-    cell_statements = [statement for cell in cells for statement in statements(where, cell, sources)]
-    return _fingerprint(modules, sources, extra=cell_statements)
+    return _fingerprint(modules, sources, cells, where)
 
 
-def missing_since(entry: str, commit: str, sources: Sources | None = None) -> list[str]:
-    """The normalised training statements (``ast.dump`` text) that run now but did not exist at
-    ``commit``: empty when every statement of today's training code was already there, in the training
-    code of the same entry as this module finds it at that commit."""
+def _bound_names(node: ast.AST) -> set[str] | None:
+    """The names a definition binds, or None for a statement that runs for its effect."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if all(isinstance(t, ast.Name) for t in targets):
+            return {t.id for t in targets}
+    return None
+
+
+def unproven_since(entry: str, commit: str, sources: Sources | None = None) -> list[str]:
+    """Why today's training code of ``entry`` is not provably the training code at ``commit``
+    (empty when it is): statements that run now but were not there then, and statements that were
+    there then, are gone now and could have mattered (not an import, or a definition today's code uses)."""
     sources = sources or Sources()
     now = training_code(entry, sources)
     then = training_code(entry, Sources(sources.root, commit))
-    return sorted(now.statements - then.statements)
+    used = {n.id for node in now.nodes.values() for n in ast.walk(node) if isinstance(n, ast.Name)}
+    used |= {n.attr for node in now.nodes.values() for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+    problems = [f"new since {commit[:10]}: {ast.unparse(now.nodes[text])[:120]}" for text in now.statements - then.statements]
+    for text in then.statements - now.statements:
+        node = then.nodes[text]
+        names = _bound_names(node)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (names is not None and not names & used):
+            continue
+        problems.append(f"gone since {commit[:10]}: {ast.unparse(node)[:120]}")
+    return sorted(problems)

@@ -15,6 +15,7 @@ under ``earlier_attempts``. No run disappears silently.
 Chapters commit their store in ``replications/<chapter>/runs/``; ``REPROBOOK_FROM_STORE=1`` makes a
 missing seed an error instead of a training (``reprobook run --from-store``).
 """
+import functools
 import hashlib
 import inspect
 import json
@@ -30,7 +31,7 @@ from typing import Callable, Iterable
 
 from .data import atomic_write_json, cache_dir, setting_path
 from .errors import ReprobookError
-from .fingerprints import training_code
+from .fingerprints import Fingerprint, training_code
 from .paths import repo_root
 from .provenance import versions
 
@@ -45,6 +46,8 @@ FAST_PATH = "batched seeds (reprobook.seedbatch): sparse input dropout, runs sid
 
 # Every seed this process asked the store for, in order: what a record lists under "runs".
 _ASKED: list[dict] = []
+# The training code each entry module had when this process first trained or read its seeds.
+_FIRST_CODE: dict = {}
 
 
 def run_store() -> Path:
@@ -69,6 +72,24 @@ def training_code_state(modules: list[str]) -> dict:
     return {"commit": commit, "uncommitted_changes": None if changed is None else bool(changed)}
 
 
+def _training_code_of(train_batch) -> Fingerprint:
+    """The training code behind ``train_batch``, as this process first found it: the key of its seeds.
+    Training code edited on disk while a process runs would file results under code that did not make
+    them, so that is an error."""
+    while isinstance(train_batch, functools.partial):
+        train_batch = train_batch.func
+    source = inspect.getsourcefile(train_batch)
+    if source is None or not Path(source).resolve().is_relative_to(repo_root().resolve()):
+        raise ReprobookError(f"the training function {getattr(train_batch, '__qualname__', train_batch)!r} is not "
+                             "defined in a module of this checkout, so its training code cannot be found")
+    code = training_code(Path(source))
+    first = _FIRST_CODE.setdefault(code.entry, code)
+    if code.sha256 != first.sha256:
+        raise ReprobookError(f"the training code of {code.entry} changed on disk while this process ran; "
+                             "start it again so that its results are filed under the code that made them")
+    return code
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -88,7 +109,7 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
     from .device import device_description
 
     seeds = list(seeds)
-    code = training_code(Path(inspect.getsourcefile(train_batch)))
+    code = _training_code_of(train_batch)
     key = hashlib.sha256(json.dumps({"config": config, "code": code.sha256, "device": device.type},
                                     sort_keys=True).encode()).hexdigest()[:16]
     folder = run_store() / re.sub(r"[^\w./-]+", "-", protocol) / key     # "top: length" -> "top-length": portable paths
@@ -116,10 +137,11 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
         provenance = {**training_code_state(code.modules), "device": device_description(device),
                       "versions": versions(), "started": _now()}
         earlier = {}
-        for seed in chunk:
+        for seed in chunk:      # a marker left behind: an attempt that failed or was stopped, with the ones before it
             marker = folder / f"seed-{seed}.started.json"
-            earlier[seed] = [_read(marker)] if marker.is_file() else []
-            atomic_write_json(marker, {"status": "started", **provenance})
+            previous = _read(marker) if marker.is_file() else None
+            earlier[seed] = ([*previous.pop("earlier_attempts", []), previous] if previous else [])
+            atomic_write_json(marker, {"status": "started", **provenance, "earlier_attempts": earlier[seed]})
         began = time.perf_counter()
         try:
             outcome = train_batch(chunk)
@@ -127,7 +149,8 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
             for seed in chunk:
                 atomic_write_json(folder / f"seed-{seed}.started.json",
                                   {"status": f"failed: {type(error).__name__}: {error}", **provenance,
-                                   "stopped": _now(), "traceback": traceback.format_exc(limit=3)})
+                                   "stopped": _now(), "traceback": traceback.format_exc(limit=3),
+                                   "earlier_attempts": earlier[seed]})
             raise
         seconds = time.perf_counter() - began
         for seed, result in zip(chunk, outcome):

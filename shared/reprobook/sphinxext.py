@@ -124,7 +124,8 @@ class Claims(_MarkdownDirective):
             else:
                 interval = format_interval(r) if r.mean is not None else "—"
                 margin = f"±{c.margin:g}"
-            rows.append([c.model, c.dataset if single_metric else c.metric, paper, ours, interval, margin, _verdict(r)])
+            verdict = _verdict(r) + (f" ({r.explanation})" if r.explanation and r.interval is not None else "")
+            rows.append([c.model, c.dataset if single_metric else c.metric, paper, ours, interval, margin, verdict])
             if r.verdict == "not run here":
                 notes.append((r.reason.splitlines()[0], f"{c.model} on {c.dataset}" if single_metric else c.model))
         header = ["Model", "Data set" if single_metric else "Metric", "Paper", "Ours: mean ± std (runs)",
@@ -137,7 +138,7 @@ class Claims(_MarkdownDirective):
                   "Reproduced: the 95 % interval of (ours − paper) lies inside ± the margin, which is justified "
                   "from the paper (its reasons are in the chapter's claims file); not reproduced: it lies wholly "
                   "outside; inconclusive: it straddles a bound, or fewer than three runs leave no interval. "
-                  "“Agrees to within” is the largest difference the interval allows."
+                  "“Within X”: ours agrees with the paper to within X, the largest difference the interval allows."
                   + (f" Hardware-bound claims ({', '.join(dict.fromkeys(c.metric for c in by_rank))}) are compared by "
                      "ordering: reproduced when the model's place among the models that ran is its place in the paper; "
                      + by_rank[0].rank_reason + "." if by_rank else "")
@@ -173,6 +174,15 @@ def trained_by(record: dict) -> list[str]:
     return [f"{n} run(s) trained on {machine}, at commit(s) {', '.join(commits_on[machine])}" for machine, n in runs_on.items()]
 
 
+def runs_started(runs: list[dict]) -> str:
+    """How many runs the record's execution asked the run store for, and what became of them."""
+    trained = sum(r["trained"] for r in runs)
+    attempts = sum(r["earlier_attempts"] for r in runs)
+    return (f"runs behind this record: {len(runs)}, of which {trained} trained by this execution and "
+            f"{len(runs) - trained} read from the run store; earlier attempts of these seeds that failed or were "
+            f"stopped before finishing: {attempts}")
+
+
 class Runtime(_MarkdownDirective):
     required_arguments = 1
 
@@ -201,6 +211,8 @@ class Runtime(_MarkdownDirective):
             lines += [f"  - seeds of `{claim_id}`: {describe_seeds(entry['seeds'])}"
                       for claim_id, entry in record["claims"].items() if entry.get("seeds", record["seeds"]) != record["seeds"]]
             lines += [f"  - {line}" for line in trained_by(record)]
+            if record.get("runs"):
+                lines.append(f"  - {runs_started(record['runs'])}")
             if "training_path" in record.get("details", {}):
                 lines.append(f"  - training path: {record['details']['training_path']}")
         return lines

@@ -38,8 +38,6 @@ class Interval:
     low: float
     high: float
     method: str               # "Welch" or "one-sample t"
-    half_width: float
-    paper_share: float        # the paper's part of the interval's squared standard error (Welch), else 0
 
     @property
     def agreement(self) -> float:
@@ -64,44 +62,69 @@ class ClaimResult:
         return None if self.mean is None else self.mean - self.claim.paper_value
 
 
+def _welch(ours_var: float, paper_var: float, n: int, paper_runs: int) -> tuple[float, float]:
+    """Standard error and Welch-Satterthwaite degrees of freedom of a difference of two means."""
+    se = math.sqrt(ours_var + paper_var)
+    terms = ours_var ** 2 / (n - 1) + paper_var ** 2 / (paper_runs - 1)
+    return se, (ours_var + paper_var) ** 2 / terms if terms > 0 else math.inf
+
+
 def difference_interval(values: list[float], claim: Claim) -> Interval | None:
     """95 % interval of (our mean − paper), or None with fewer than three runs."""
     n = len(values)
     if n < MIN_RUNS_FOR_AN_INTERVAL:
         return None
-    mean = sum(values) / n
+    gap = sum(values) / n - claim.paper_value
     if claim.paper_std is not None and claim.paper_runs >= 2:
-        ours_var = stats.tvar(values) / n
-        paper_var = claim.paper_std ** 2 / claim.paper_runs
-        se = math.sqrt(ours_var + paper_var)
-        # Welch-Satterthwaite degrees of freedom
-        df = (ours_var + paper_var) ** 2 / (ours_var ** 2 / (n - 1) + paper_var ** 2 / (claim.paper_runs - 1))
-        low, high = stats.t.interval(CONFIDENCE, df, loc=mean - claim.paper_value, scale=se) if se > 0 else (mean - claim.paper_value,) * 2
-        return Interval(float(low), float(high), "Welch", float(high - low) / 2, paper_var / (ours_var + paper_var))
+        ours_var, paper_var = stats.tvar(values) / n, claim.paper_std ** 2 / claim.paper_runs
+        se, df = _welch(ours_var, paper_var, n, claim.paper_runs)
+        if se == 0:
+            return Interval(gap, gap, "Welch")
+        low, high = stats.t.interval(CONFIDENCE, df, loc=gap, scale=se)
+        return Interval(float(low), float(high), "Welch")
     if len(set(values)) == 1:      # identical runs: no spread, a point
-        gap = values[0] - claim.paper_value
-        return Interval(gap, gap, "one-sample t", 0.0, 0.0)
+        return Interval(gap, gap, "one-sample t")
     low, high = stats.ttest_1samp(values, claim.paper_value).confidence_interval(CONFIDENCE)
-    return Interval(float(low) - claim.paper_value, float(high) - claim.paper_value, "one-sample t",
-                    float(high - low) / 2, 0.0)
+    return Interval(float(low) - claim.paper_value, float(high) - claim.paper_value, "one-sample t")
 
 
-def runs_to_settle(interval: Interval, gap: float, margin: float, n: int) -> int | None:
-    """Roughly how many runs of ours would shrink the interval enough to decide, at today's spread;
+def runs_to_settle(values: list[float], claim: Claim, most: int = 100_000) -> int | None:
+    """Roughly how many runs of ours, at today's mean and spread, would make the interval decide;
     None when no number would (the paper's own uncertainty, or a mean on the bound)."""
-    room = abs(abs(gap) - margin)
-    if room == 0 or interval.half_width == 0:
+    n, mean = len(values), sum(values) / len(values)
+    room = abs(abs(mean - claim.paper_value) - claim.margin)
+    ours_var = stats.tvar(values)
+    welch = claim.paper_std is not None and claim.paper_runs >= 2
+    paper_var = claim.paper_std ** 2 / claim.paper_runs if welch else 0.0
+
+    def half_width(runs: int) -> float:
+        if welch:
+            se, df = _welch(ours_var / runs, paper_var, runs, claim.paper_runs)
+        else:
+            se, df = math.sqrt(ours_var / runs), runs - 1
+        return stats.t.ppf((1 + CONFIDENCE) / 2, df) * se
+
+    if room == 0 or (welch and stats.t.ppf((1 + CONFIDENCE) / 2, claim.paper_runs - 1) * math.sqrt(paper_var) >= room):
         return None
-    ours_share = 1.0 - interval.paper_share
-    needed_share = (room / interval.half_width) ** 2 - interval.paper_share   # of today's squared half-width
-    if needed_share <= 0:
-        return None
-    return max(n + 1, math.ceil(n * ours_share / needed_share))
+    low, high = n, n + 1
+    while half_width(high) >= room:          # grow, then halve: the half-width falls as runs grow
+        low, high = high, high * 2
+        if high > most:
+            return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if half_width(middle) >= room else (low, middle)
+    return high
 
 
 def judge(claim: Claim, values: list[float], details: dict | None = None) -> tuple[str, Interval | None, str]:
     """(verdict, interval, explanation) of one claim compared by value."""
     n = len(values)
+    if n == 0:
+        return INCONCLUSIVE, None, "no runs"
+    broken = sum(not math.isfinite(v) for v in values)
+    if broken:
+        return INCONCLUSIVE, None, f"{broken} of {n} runs gave no finite value"
     gap = sum(values) / n - claim.paper_value
     works = works_where_problem(claim, details or {})
     interval = difference_interval(values, claim)
@@ -114,10 +137,10 @@ def judge(claim: Claim, values: list[float], details: dict | None = None) -> tup
     elif interval.low > claim.margin or interval.high < -claim.margin:
         verdict, explanation = NOT_REPRODUCED, ""
     else:
-        more = runs_to_settle(interval, gap, claim.margin, n)
+        more = runs_to_settle(values, claim)
         verdict = INCONCLUSIVE
-        explanation = (f"the interval straddles the margin; about {more} runs would settle it" if more else
-                       "the interval straddles the margin, and more runs of ours alone would not settle it")
+        explanation = (f"straddles the margin; about {more} runs would settle it" if more else
+                       "straddles the margin; more runs of ours alone would not settle it")
     if works:
         return INCONCLUSIVE, interval, works
     return verdict, interval, explanation
@@ -231,10 +254,10 @@ def format_value(mean, std, n=None, decimals: int = 1) -> str:
 
 
 def format_interval(result: ClaimResult) -> str:
-    """``[-1.2, -0.8]; agrees to within 1.2`` in the claim's decimals (one more where that reads as 0)."""
+    """``[-1.2, -0.8], within 1.2`` in the claim's decimals (one more where that reads as 0)."""
     interval, d = result.interval, result.claim.decimals
     if interval is None:
         return result.explanation or "—"
     while d < 6 and round(interval.agreement, d) == 0 and interval.agreement > 0:
         d += 1
-    return f"[{interval.low:+.{d}f}, {interval.high:+.{d}f}]; agrees to within {interval.agreement:.{d}f}"
+    return f"[{interval.low:+.{d}f}, {interval.high:+.{d}f}], within {interval.agreement:.{d}f}"
