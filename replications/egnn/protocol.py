@@ -10,6 +10,7 @@ replayed, since these models are far too small to keep a GPU busy one kernel lau
 arithmetic is the same as the eager step the CPU runs.
 """
 import base64
+import hashlib
 import time
 
 import torch
@@ -133,11 +134,22 @@ def decode_state(encoded: dict) -> dict:
             for name, e in encoded.items()}
 
 
+def data_sha256(splits: dict) -> str:
+    """sha256 of every tensor of the splits, in a fixed order: the data behind a stored seed."""
+    digest = hashlib.sha256()
+    for name in sorted(splits):
+        for key in sorted(splits[name]):
+            value = splits[name][key]
+            if isinstance(value, torch.Tensor):
+                digest.update(f"{name}/{key}".encode() + value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def run_protocol(model: str, seeds: list[int], splits: dict, device, epochs: int | None = None, log=print) -> list[dict]:
     """Per-seed results of one model, resuming from stored seeds."""
     config = {"model": model, "hyperparameters": hyperparameters(model), "epochs": epochs,
               "data": {name: int(split["x"].shape[0]) for name, split in splits.items()},
-              "path": TRAINING_PATH.get(device.type, "eager steps")}
+              "data_sha256": data_sha256(splits), "path": TRAINING_PATH.get(device.type, "eager steps")}
     on_device = to_device(splits, device)
     return run_seeds(f"egnn/{model}", config, seeds, lambda batch: train(model, batch, on_device, device, epochs, log),
                      batch_size=SEEDS_PER_BATCH[device.type], device=device, log=log)

@@ -24,7 +24,6 @@ import re
 import subprocess
 import sys
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -149,8 +148,7 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
             for seed in chunk:
                 atomic_write_json(folder / f"seed-{seed}.started.json",
                                   {"status": f"failed: {type(error).__name__}: {error}", **provenance,
-                                   "stopped": _now(), "traceback": traceback.format_exc(limit=3),
-                                   "earlier_attempts": earlier[seed]})
+                                   "stopped": _now(), "earlier_attempts": earlier[seed]})
             raise
         seconds = time.perf_counter() - began
         for seed, result in zip(chunk, outcome):
