@@ -205,7 +205,7 @@ def command_run(args) -> int:
     if args.notebook is not None and (args.all or args.notebook not in chapters[0].notebooks):
         raise ReprobookError(f"chapter {chapters[0].id} has no notebook {args.notebook!r}; its notebooks: "
                              f"{', '.join(chapters[0].notebooks)}" if not args.all else "--notebook needs one chapter, not --all")
-    failures = []
+    failures, written = [], []
     for chapter in chapters:
         notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
         if args.output_dir:
@@ -215,6 +215,7 @@ def command_run(args) -> int:
         else:
             output_dir = repo_root() / "_build" / "smoke" / chapter.id
         output_dir.mkdir(parents=True, exist_ok=True)
+        written.append(output_dir)
         if args.from_store:      # the chapter's committed seeds, and an error for any that is missing
             os.environ[RUNS_ENV], os.environ[FROM_STORE_ENV] = str(chapter.folder / "runs"), "1"
             try:
@@ -227,8 +228,8 @@ def command_run(args) -> int:
         print(f"error: {failure}", file=sys.stderr)
     if failures:       # missing seeds or data, a bad parameter: exit 2, like any bad input; a failed cell: 1
         return 2 if all(isinstance(f, ReprobookError) for f in failures) else 1
-    print("done: record(s) in " + ", ".join(str(c.folder.relative_to(repo_root()) / "records") if not args.output_dir
-                                          else str(Path(args.output_dir) / "records") for c in chapters))
+    print("done: record(s) in " + ", ".join(dict.fromkeys(
+        os.path.relpath(folder / "records", Path.cwd()) for folder in written)))
     return 0
 
 
