@@ -1,5 +1,6 @@
 """Shared test set-up: chapter modules on the path, and whether the data can be had."""
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -8,6 +9,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "replications" / "gat"))
+
+
+# A folder of the machine that ran something: the checkout itself, or a typical absolute location.
+MACHINE_PATH = re.compile(re.escape(str(ROOT)) + r"|(?<![\w.:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|scratch)/")
 
 
 def mirror_has(relative: str) -> bool:

@@ -1,12 +1,12 @@
 """Claims files, records, verdicts and staleness."""
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import MACHINE_PATH
 from reprobook import chapters, records, verdicts
 from reprobook.data import atomic_write_json
 from reprobook.fingerprints import notebook_code
@@ -355,10 +355,6 @@ def test_the_runtime_section_says_where_stored_runs_were_trained():
     assert trained_by(record) == ["2 run(s) trained on CPU: laptop (1 threads), torch 2.13.0, at commit(s) `abcdef1234`",
                                   "1 run(s) trained on CUDA: H100, torch 2.13.0, at commit(s) `1234567abc` with uncommitted changes"]
     assert trained_by({"details": {}}) == []
-
-
-# A folder of the machine that ran something: the checkout itself, or a typical absolute location.
-MACHINE_PATH = re.compile(re.escape(str(ROOT)) + r"|(?<![\w.:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|scratch)/")
 
 
 def strings(value):

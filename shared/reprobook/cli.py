@@ -132,8 +132,9 @@ def committed_parameters(chapter, notebook: str) -> dict:
 
 
 def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra: dict, output_dir: Path,
-            verbose: bool, from_store: bool) -> list[str]:
-    """Execute notebooks with papermill; return the errors of those that failed (a bad parameter raises)."""
+            verbose: bool, from_store: bool) -> list:
+    """Execute notebooks with papermill; return the failures: a ReprobookError (missing seeds or data) or the
+    text of a failed cell. A bad parameter raises before anything runs."""
     import jupytext
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -156,7 +157,7 @@ def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra:
                 {"seeds": seeds} if seeds is not None else {})
         for notebook in notebooks:
             executed = output_dir / f"{notebook}.ipynb"
-            how = f"from the run store ({parameters[notebook]['device']})" if from_store else f"({parameters[notebook]['device']})"
+            how = ("from the run store " if from_store else "") + f"({parameters[notebook]['device']})"
             print(f"running {chapter.id}/{notebook} on the {tier} tier {how} -> {executed}")
             try:
                 papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters[notebook],
