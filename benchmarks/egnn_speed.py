@@ -66,6 +66,16 @@ def timed(function) -> float:
     return time.perf_counter() - began
 
 
+def table(result: dict) -> dict:
+    """How the book shows this benchmark ({benchmark-result}): header, rows and caption."""
+    rows = [[r["model"], f"{r['plain_ms_per_run_epoch']:.1f}", f"{r['ours_ms_per_run_epoch']:.1f}",
+             str(r["runs_side_by_side"]), f"{r['speedup']:.2f}×"] for r in result["rows"]]
+    return {"header": ["Model", "plain: ms per run-epoch", "ours: ms per run-epoch", "runs side by side", "plain / ours"],
+            "rows": rows,
+            "caption": f"Measured on {result['device']}, torch {result['torch']}, {result['epochs_timed']} "
+                       f"epochs, best of {result['repeats']}; our path: {result['path']}. {result['note'].capitalize()}."}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["EGNN", "GNN", "Radial Field"])
@@ -99,6 +109,7 @@ def main() -> None:
                       "evaluation every 5 epochs, divided by the number of runs trained at once"}
     out = Path(args.output) / f"egnn_nbody_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    result["table"] = table(result)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written {out}")
 

@@ -6,6 +6,7 @@ image is broken. Screenshots are saved under _build/test-artifacts/screenshots.
 """
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -23,11 +24,16 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "-q"],
-                   check=True, capture_output=True)
-    html = out / "_build" / "html"
+    """The built book: $REPROBOOK_BUILT_SITE when CI has just built it (scripts/test.sh), else built here."""
+    if os.environ.get("REPROBOOK_BUILT_SITE"):
+        html = Path(os.environ["REPROBOOK_BUILT_SITE"])
+        assert (html / "index.html").is_file(), f"REPROBOOK_BUILT_SITE={html} holds no built book"
+    else:
+        out = tmp_path_factory.mktemp("book")
+        jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "-q"],
+                       check=True, capture_output=True)
+        html = out / "_build" / "html"
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass

@@ -48,9 +48,19 @@ def fake_record(book, values_by_claim, not_run=()):
 
 
 def test_the_real_claims_files_are_valid():
+    """Every chapter's files against the schemas, each claim loaded, and every finished chapter with claims."""
+    from jsonschema import validate
+    from reprobook.schema import CHAPTER_SCHEMA, CLAIMS_FILE_SCHEMA
+
+    folders = sorted(p.parent for p in (ROOT / "replications").glob("*/chapter.yaml"))
     loaded = chapters.all_chapters()
-    assert set(loaded) == {p.parent.name for p in (ROOT / "replications").glob("*/chapter.yaml")}
-    assert all(chapter.claims for chapter in loaded.values())
+    assert sorted(loaded) == [folder.name for folder in folders] and len(folders) >= 4
+    for folder in folders:
+        validate(yaml.safe_load((folder / "chapter.yaml").read_text()), CHAPTER_SCHEMA)
+        raw = yaml.safe_load((folder / "claims.yaml").read_text())
+        validate(raw, CLAIMS_FILE_SCHEMA)
+        assert [claim.id for claim in loaded[folder.name].claims] == [item["id"] for item in raw["claims"]]
+        assert loaded[folder.name].claims or loaded[folder.name].status == "in-progress", folder.name
 
 
 def test_a_malformed_claims_file_names_file_and_field(book):
@@ -250,8 +260,8 @@ def test_an_interrupted_write_keeps_the_previous_record(tmp_path, monkeypatch):
 
 
 def test_the_catalogue_is_valid_and_complete():
-    from reprobook.sphinxext import read_catalogue
-    rows = read_catalogue(ROOT / "book" / "catalogue.tsv")
+    from reprobook.contract import read_catalogue
+    rows = read_catalogue(ROOT)
     titles = [row["title"] for row in rows]
     assert len(titles) == len(set(titles)) == 215
     assert {row["chapter"] for row in rows if row["status"] == "replicated"} <= set(chapters.all_chapters())
@@ -297,7 +307,7 @@ def test_a_chapter_module_that_does_not_exist_is_a_clear_error():
 
 
 def test_a_claim_run_on_its_own_seeds_says_which(tmp_path):
-    from reprobook.sphinxext import describe_seeds
+    from reprobook.pages import describe_seeds
     import torch
 
     builder = records.RecordBuilder("gat", "gat", "full", ROOT / "replications" / "gat" / "gat.md", torch.device("cpu"),
@@ -329,7 +339,7 @@ def test_the_training_time_counts_runs_that_back_no_claim(tmp_path):
 
 
 def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
-    from reprobook.sphinxext import measured_value
+    from reprobook.pages import measured_value
 
     chapter = fake_record(book, {"gat-cora": [82.94, 83.36]}, not_run=["gat-pubmed"])
     record = json.loads(chapter.record_path("gat", "full").read_text())
@@ -348,7 +358,7 @@ def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
 
 
 def test_the_runtime_section_says_where_stored_runs_were_trained():
-    from reprobook.sphinxext import trained_by
+    from reprobook.pages import trained_by
     laptop = {"device": "CPU: laptop (1 threads)", "torch": "2.13.0", "commit": "abcdef1234567", "uncommitted_changes": False}
     gpu = {"device": "CUDA: H100", "torch": "2.13.0", "commit": "1234567abcdef", "uncommitted_changes": True}
     record = {"details": {"a/trained_by": [laptop, laptop], "b/trained_by": [gpu], "a/train_accuracy_on_2000": [99.0, 98.0]}}

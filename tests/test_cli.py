@@ -88,6 +88,9 @@ def test_list_and_verify_run_on_the_real_book():
     code, out, err = reprobook("list")
     assert code == 0, err
     assert "gat: Graph Attention Networks" in out and "gat-cora" in out
+    code, out, err = reprobook("verify")
+    assert code == 0, out + err
+    assert "gat: " in out and "FAIL" not in out
 
 
 def test_missing_data_offline_names_file_address_and_setting(tmp_path):

@@ -9,7 +9,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "replications" / "dagnn"))
 
 from dagnn_model import DAGNN, CoupledGCN, smoothness_metric  # noqa: E402
-from reprobook.graphs import normalized_adjacency  # noqa: E402
+from reprobook.graphs import normalized_adjacency, propagate  # noqa: E402
 from reprobook.seedbatch import SparseFeatures  # noqa: E402
 from reprobook.seeding import generator_for  # noqa: E402
 
@@ -30,12 +30,21 @@ def test_with_no_propagation_dagnn_is_its_mlp(graph):
     assert torch.equal(out.argmax(-1), mlp.argmax(-1))             # so it predicts what the MLP predicts
 
 
-def test_retention_scores_lie_strictly_between_zero_and_one(graph):
+def test_retention_scores_are_a_sigmoid_of_each_hops_projection(graph):
+    """Eq. (11): S = sigmoid(H s + b), strictly inside (0, 1) even where H s + b lies far outside it."""
     features, adjacency = graph
     net = DAGNN([generator_for(0)], features.num_features, 3, hidden=8, K=5).eval()
     with torch.no_grad():
+        z = net.transform_2(torch.relu(net.transform_1(features)))[:, 0]
+        dense = adjacency.to_dense()
+        hops = torch.stack([torch.linalg.matrix_power(dense, k) @ z for k in range(6)], dim=1)      # [N, K+1, C]
+        projection = hops @ net.retention.weight[0, :, 0]
+        net.retention.weight.mul_(4.0 / projection.abs().max())      # |H s| up to 4: well outside (0, 1), unsaturated
+        logits = hops @ net.retention.weight[0, :, 0] + net.retention.bias[0]
         _, scores = net(features, adjacency, return_scores=True)
-    assert scores.shape[-1] == 6 and bool((scores > 0).all() and (scores < 1).all())
+    assert scores.shape[-1] == 6 and logits.abs().max() > 1
+    torch.testing.assert_close(scores[:, 0], torch.sigmoid(logits), rtol=1e-5, atol=1e-6)
+    assert bool((scores > 0).all() and (scores < 1).all())
 
 
 def test_dagnn_combines_hops_with_its_scores(graph):
@@ -50,10 +59,22 @@ def test_dagnn_combines_hops_with_its_scores(graph):
     torch.testing.assert_close(out[:, 0], expected, rtol=1e-5, atol=1e-6)
 
 
-def test_coupled_gcn_depth_is_its_number_of_propagations(graph):
+@pytest.mark.parametrize("model", ["CoupledGCN", "DAGNN"])
+def test_depth_is_the_number_of_propagation_steps(graph, model, monkeypatch):
+    """A coupled GCN of depth L propagates L times, DAGNN with K hops K times (Eq. 10), counted in the forward pass."""
+    import dagnn_model
+
     features, adjacency = graph
-    for depth in (1, 3):
-        assert len(CoupledGCN([generator_for(0)], features.num_features, 3, depth, hidden=8).layers) == depth
+    steps = []
+    monkeypatch.setattr(dagnn_model, "propagate", lambda a, h: steps.append(1) or propagate(a, h))
+    for depth in (1, 3, 6):
+        steps.clear()
+        if model == "CoupledGCN":
+            network = CoupledGCN([generator_for(0)], features.num_features, 3, depth, hidden=8)
+        else:
+            network = DAGNN([generator_for(0)], features.num_features, 3, hidden=8, K=depth)
+        network.eval()(features, adjacency)
+        assert len(steps) == depth
 
 
 def test_smv_of_identical_rows_is_zero():

@@ -2,6 +2,7 @@
 import numpy as np
 
 from reprobook.errors import ReprobookError
+from reprobook.notebooks import check_seed_list
 
 
 def record_runs(record, claim_id: str, runs: list[dict]) -> None:
@@ -63,13 +64,6 @@ def training_accuracy_table(results: dict, claims: dict) -> str:
             shortfall = " (below)" if run["train_accuracy"] < bar else ""
             rows.append(f"| {claim_id} | {architecture} | {run['seed']} | {run['train_accuracy']:.1f}{shortfall} | at least {bar:g} |")
     return "\n".join(rows)
-
-
-def check_seed_list(what: str, seeds) -> list[int]:
-    """A parameter that names seeds, checked: a non-empty list of non-negative integers."""
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and seed >= 0 for seed in seeds):
-        raise ReprobookError(f"{what} needs a list of non-negative seeds, got {seeds!r}")
-    return seeds
 
 
 def check_seeds_per_claim(seeds_per_claim: dict | None, claims_run: list[str]) -> dict:

@@ -1,6 +1,8 @@
 """Chapters as data: ``replications/<id>/chapter.yaml`` (the paper) and ``claims.yaml`` (its numbers).
 
-Both files are validated on load; a malformed file is a ``ReprobookError`` naming the file and field.
+Both files are validated on load against ``reprobook.schema``, then for what a schema cannot say (a
+margin that lets the trivial value pass, a notebook the chapter lacks, a duplicate id); a malformed
+file is a ``ReprobookError`` naming the file and field.
 """
 import math
 from dataclasses import dataclass, field
@@ -10,24 +12,10 @@ import yaml
 
 from .errors import ReprobookError
 from .paths import repo_root
+from .schema import CHAPTER_SCHEMA, CLAIMS_FILE_SCHEMA, TIERS, validate
 
-TIERS = ("smoke", "full")
-CHAPTER_FIELDS = {"title": str, "authors": list, "venue": str, "year": int, "url": str, "bibtex": str,
-                  "status": str, "notebooks": list, "page": str, "summary": str}
-CHAPTER_STATUSES = ("in-progress", "done")
-CLAIM_FIELDS = {"id": str, "statement": str, "model": str, "dataset": str, "metric": str, "paper_value": (int, float),
-                "paper_runs": int, "source": str, "confirmed": bool, "notebook": str}
-CLAIM_OPTIONAL = {"paper_std": (int, float, type(None)), "note": str, "decimals": int, "compare": str, "rank_group": str,
-                  "rank_reason": str, "works_where": dict}
-# A claim compared by value is an equivalence test (reprobook.verdicts): it needs a margin justified from the
-# paper and the value a broken or untrained model would score, which the margin must not let pass.
-VALUE_CLAIM_FIELDS = {"margin": (int, float), "margin_reason": str, "trivial_value": (int, float), "trivial_reason": str}
-# A claim that the method fails (its value near the trivial one) is judged beside proof that it works where it
-# should: a record detail (a number or per-run list) whose mean must reach at_least.
-WORKS_WHERE_FIELDS = {"detail": str, "at_least": (int, float), "reason": str}
-# How a claim is judged: "value" (an equivalence test of ours - paper against the margin) or "rank" (hardware-bound
-# numbers such as timings: the model's place among the claims of its rank_group that ran, ours vs the paper's).
-COMPARISONS = ("value", "rank")
+# The fields a claim compared by value needs beyond the others (reprobook.schema.CLAIM_SCHEMA's "else").
+VALUE_CLAIM_FIELDS = ("margin", "margin_reason", "trivial_value", "trivial_reason")
 
 
 @dataclass
@@ -81,31 +69,12 @@ class Chapter:
         return self.folder / "records" / f"{notebook}-{tier}.json"
 
 
-def _check(mapping, fields, where, optional=None):
-    if not isinstance(mapping, dict):
-        raise ReprobookError(f"{where}: expected a mapping of fields")
-    for name, kind in fields.items():
-        if name not in mapping:
-            raise ReprobookError(f"{where}: missing field '{name}'")
-        if not isinstance(mapping[name], kind) or (kind is not bool and isinstance(mapping[name], bool)):
-            raise ReprobookError(f"{where}: field '{name}' should be {getattr(kind, '__name__', kind)}, got {mapping[name]!r}")
-    allowed = set(fields) | set(optional or {})
-    unknown = set(mapping) - allowed
-    if unknown:
-        raise ReprobookError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    for name, kind in (optional or {}).items():
-        if name in mapping and not isinstance(mapping[name], kind):
-            raise ReprobookError(f"{where}: field '{name}' has the wrong type: {mapping[name]!r}")
-
-
 def _check_margin(item: dict, where: str) -> None:
     """A margin must be positive and must not let the trivial value pass, unless the claim is that the
     method fails and it names its proof that the method works where it should (``works_where``)."""
-    if not (math.isfinite(item["margin"]) and item["margin"] > 0):
+    if not math.isfinite(item["margin"]):
         raise ReprobookError(f"{where}: field 'margin' must be a positive number, got {item['margin']!r}")
-    if "works_where" in item:
-        _check(item["works_where"], WORKS_WHERE_FIELDS, f"{where}: works_where")
-    elif abs(item["trivial_value"] - item["paper_value"]) <= item["margin"]:
+    if "works_where" not in item and abs(item["trivial_value"] - item["paper_value"]) <= item["margin"]:
         raise ReprobookError(
             f"{where}: margin {item['margin']:g} would let the trivial value {item['trivial_value']:g} "
             f"({item['trivial_reason']}) pass as the paper's {item['paper_value']:g}; narrow it, or, for a claim "
@@ -124,24 +93,16 @@ def _read_yaml(path: Path):
 def load_chapter(folder: Path) -> Chapter:
     meta_path, claims_path = folder / "chapter.yaml", folder / "claims.yaml"
     meta = _read_yaml(meta_path)
-    _check(meta, CHAPTER_FIELDS, str(meta_path))
-    if meta["status"] not in CHAPTER_STATUSES:
-        raise ReprobookError(f"{meta_path}: field 'status' must be one of {', '.join(CHAPTER_STATUSES)}, got {meta['status']!r}")
+    validate(meta, CHAPTER_SCHEMA, str(meta_path))
     chapter = Chapter(id=folder.name, folder=folder, **meta)
     raw = _read_yaml(claims_path)
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise ReprobookError(f"{claims_path}: expected a top-level 'claims:' list")
+    validate(raw, CLAIMS_FILE_SCHEMA, str(claims_path))
     seen = set()
     for index, item in enumerate(raw["claims"]):
-        where = f"{claims_path}: claims[{index}]" + (f" ({item.get('id')})" if isinstance(item, dict) and "id" in item else "")
-        by_value = isinstance(item, dict) and item.get("compare", "value") == "value"
-        _check(item, CLAIM_FIELDS | (VALUE_CLAIM_FIELDS if by_value else {}), where, CLAIM_OPTIONAL)
-        if item.get("compare", "value") not in COMPARISONS:
-            raise ReprobookError(f"{where}: field 'compare' must be one of {', '.join(COMPARISONS)}, got {item['compare']!r}")
-        if item.get("compare") == "rank" and not (item.get("rank_group") and item.get("rank_reason")):
-            raise ReprobookError(f"{where}: a claim compared by rank needs a 'rank_group' and a 'rank_reason' "
-                                 "(what the ordering can and cannot show)")
-        if by_value:
+        where = f"{claims_path}: claims[{index}] ({item['id']})"
+        if item.get("compare", "value") == "value":
             _check_margin(item, where)
         if item["id"] in seen:
             raise ReprobookError(f"{where}: duplicate claim id")

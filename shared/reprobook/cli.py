@@ -1,4 +1,4 @@
-"""The ``reprobook`` command line: list chapters, run a chapter's notebooks, verify records.
+"""The ``reprobook`` command line: list chapters, start one, run a chapter's notebooks, verify records.
 
 Bad input (an unknown chapter, tier or device, a malformed claims file, missing data) ends with a
 one-line ``error: ...`` and exit status 2; a failed verification exits with status 1.
@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from .chapters import TIERS, all_chapters, check_tier, get_chapter, repo_root
+from .contract import contract_problems
 from .errors import ReprobookError
 from .records import load_record
 from .verdicts import badge, chapter_problems, claim_results, format_interval, format_value
@@ -96,6 +97,7 @@ def command_verify(args) -> int:
             detail = f" ({r.reason})" if r.reason and r.verdict != "not run yet" else ""
             print(f"  {r.claim.id:<28} {r.verdict}{detail[:160]}  {_judgement(r)}")
         problems.extend(chapter_problems(chapter))
+        problems.extend(contract_problems(chapter))
         notes.extend(version_notes(chapter))
     for note in notes:
         print(f"note: {note} (numbers may differ slightly when rerun here)")
@@ -234,6 +236,16 @@ def command_run(args) -> int:
     return 0
 
 
+def command_new(args) -> int:
+    from .scaffold import new_chapter
+
+    root = repo_root()
+    for path in new_chapter(args.chapter, args.title, args.bibtex_key, root):
+        print(f"wrote {path.relative_to(root)}")
+    print(f"next: fill in replications/{args.chapter}/claims.yaml and the notebook (CONTRIBUTING.md, 'The chapter contract')")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reprobook", description="Neural Network Papers, Replicated")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -254,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
     run.add_argument("--verbose", action="store_true", help="stream the notebooks' output (training progress) here")
     run.set_defaults(handler=command_run)
+    new = commands.add_parser("new", help="start a chapter: its files, with the book's table of contents, catalogue and a test")
+    new.add_argument("chapter", help="the chapter's id: a lower-case Python identifier, e.g. lottery_ticket")
+    new.add_argument("--title", required=True, help="the paper's title, as printed")
+    new.add_argument("--bibtex-key", required=True, help="the paper's key in book/references.bib (add its entry there first)")
+    new.set_defaults(handler=command_new)
     verify = commands.add_parser("verify", help="compare records with claims; fail on a stale or missing record")
     verify.add_argument("chapter", nargs="?")
     verify.set_defaults(handler=command_verify)

@@ -216,14 +216,15 @@ def book_root_of(path: Path) -> Path:
 
 
 def notebook_code(notebook: Path, sources: Sources | None = None) -> Fingerprint:
-    """The code behind a record: the notebook's code cells (papermill's injected parameters excluded)
-    and every project module they import, transitively."""
+    """The code behind a record: the notebook's code cells and every project module they import,
+    transitively. Papermill's injected parameters and the Colab set-up cell (tagged ``colab``, which
+    does nothing elsewhere and names the book's public address) are left out."""
     import jupytext
 
     sources = sources or Sources(book_root_of(notebook))
     where = relative(notebook, sources.root)
     cells = [cell.source for cell in jupytext.read(notebook).cells
-             if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
+             if cell.cell_type == "code" and not {"injected-parameters", "colab"} & set(cell.metadata.get("tags", []))]
     trees = [_parse(cell, cell=True) for cell in cells]
     modules = closure({where: ast.Module(body=[n for t in trees for n in t.body], type_ignores=[])}, sources)
     return _fingerprint(modules, sources, cells, where)

@@ -1,5 +1,75 @@
-"""Cells that every chapter's notebook ends with: its own paper-vs-ours table and its runtime."""
+"""What every chapter's notebook shares: its one-call preamble (``start``), its Colab set-up cell, and
+the cells it ends with (its own paper-vs-ours table and its runtime).
+
+A notebook's parameters cell holds ``tier``, ``device``, ``seeds`` and ``output_dir`` (and any of its
+own); its next code cell is the Colab set-up (tagged ``colab``, written by ``colab_setup_source`` from
+``_config.yml``, and outside the record's fingerprint, since it does nothing elsewhere); then::
+
+    TIERS = {"smoke": {"seeds": [0, 1], ...}, "full": {"seeds": list(range(100)), ...}}
+    settings, seeds, run_device, figures, claims, record = start("gat/gat", TIERS, tier, device, seeds, output_dir)
+    ...
+    finish(record, output_dir)
+"""
+from pathlib import Path
+from typing import NamedTuple
+
 from .verdicts import ClaimResult, format_interval, format_value, judge
+
+COLAB_TAG = "colab"
+
+
+class NotebookStart(NamedTuple):
+    settings: dict      # the tier's entry of the notebook's TIERS
+    seeds: list         # the seeds asked for, else the tier's
+    device: object      # the torch.device that ``device`` resolves to
+    figures: Path       # where the notebook saves its figures
+    claims: dict        # {claim id: Claim} of this notebook's claims, in claims.yaml's order
+    record: object      # the RecordBuilder of this execution
+
+
+def start(notebook: str, tiers: dict, tier: str, device: str, seeds, output_dir) -> NotebookStart:
+    """The preamble of ``notebook`` ("chapter/notebook"): checks the tier, resolves the device, picks
+    the seeds, sets the book's figure style, starts the record, and prints what this execution runs."""
+    from .chapters import check_tier, get_chapter
+    from .device import resolve_device
+    from .errors import ReprobookError
+    from .plotting import use_book_style
+    from .records import RecordBuilder
+
+    chapter_id, _, name = notebook.partition("/")
+    chapter = get_chapter(chapter_id)
+    if name not in chapter.notebooks:
+        raise ReprobookError(f"unknown notebook {name!r} of chapter {chapter_id}; its notebooks: {', '.join(chapter.notebooks)}")
+    settings = tiers[check_tier(tier)]
+    seeds = check_seed_list("seeds", seeds) if seeds is not None else list(settings["seeds"])
+    run_device = resolve_device(device)
+    claims = {claim.id: claim for claim in chapter.claims if claim.notebook == name}
+    record = RecordBuilder(chapter_id, name, tier, chapter.notebook_source(name), run_device, seeds)
+    use_book_style()
+    print(f"{notebook}: tier={tier}, device={run_device}, {len(seeds)} seed(s): {seeds if len(seeds) <= 8 else f'{seeds[0]}-{seeds[-1]}'}")
+    return NotebookStart(settings, seeds, run_device, Path(output_dir) / "figures", claims, record)
+
+
+def check_seed_list(what: str, seeds) -> list[int]:
+    """A parameter that names seeds, checked: a non-empty list of non-negative integers."""
+    from .errors import ReprobookError
+
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and seed >= 0 for seed in seeds):
+        raise ReprobookError(f"{what} needs a list of non-negative seeds, got {seeds!r}")
+    return seeds
+
+
+def colab_setup_source(chapter: str, repository_url: str) -> str:
+    """The code of a chapter notebook's Colab cell: on Colab, fetch the book and install its package."""
+    return "\n".join([
+        "# Opened in Colab? Fetch the book's code first (elsewhere this cell does nothing).",
+        "import os, subprocess, sys",
+        'if "google.colab" in sys.modules and not os.path.exists("chapter.yaml"):',
+        f'    subprocess.run(["git", "clone", "--depth", "1", "{repository_url}", "/content/book"], check=True)',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/book"], check=True)',
+        f'    sys.path[:0] = ["/content/book/shared", "/content/book/replications/{chapter}"]',
+        f'    os.chdir("/content/book/replications/{chapter}")',
+    ])
 
 
 def paper_vs_ours(claims: dict, payload: dict) -> str:
@@ -27,6 +97,13 @@ def paper_vs_ours(claims: dict, payload: dict) -> str:
 def other_training(record: dict) -> str:
     """The part of a record's training time that backs no claim, as "label 1.0 min, ..." ("" if none)."""
     return ", ".join(f"{label} {seconds / 60:.1f} min" for label, seconds in record.get("other_training_seconds", {}).items())
+
+
+def finish(record, output_dir) -> Path:
+    """The notebook's last cell: writes the record to ``output_dir/records`` and prints its runtime."""
+    path = record.write(Path(output_dir) / "records")
+    print(runtime_summary(record.payload, path))
+    return path
 
 
 def runtime_summary(payload: dict, record_path) -> str:

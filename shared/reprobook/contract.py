@@ -1,0 +1,118 @@
+"""The chapter contract's checks that span files (CONTRIBUTING.md): what ``reprobook verify`` adds to
+the records' checks, so that a chapter cannot be half-registered in the book.
+
+A chapter ``ID`` must have its page ``book/chapters/ID.md`` and each notebook in ``_toc.yml``, a row in
+``book/catalogue.tsv`` naming it, its paper's key in ``book/references.bib``, and notebooks whose Colab
+cell is the one ``reprobook.notebooks.colab_setup_source`` writes from ``_config.yml`` and whose
+preamble is one call of ``reprobook.notebooks.start`` naming the notebook.
+"""
+import csv
+import re
+from pathlib import Path
+
+import yaml
+
+from .chapters import all_chapters
+from .errors import ReprobookError
+from .notebooks import COLAB_TAG, colab_setup_source
+from .paths import repo_root
+
+CATALOGUE = "book/catalogue.tsv"
+BIBLIOGRAPHY = "book/references.bib"
+CATALOGUE_STATUSES = ("replicated", "planned", "out of scope")
+
+
+def repository_url(root: Path | None = None) -> str:
+    """The book's public repository, from ``_config.yml``: the one place that names it."""
+    config = yaml.safe_load((Path(root or repo_root()) / "_config.yml").read_text())
+    return config["repository"]["url"]
+
+
+def toc_files(root: Path | None = None) -> set[str]:
+    """Every ``file:`` (and the ``root:``) of ``_toc.yml``."""
+    toc = yaml.safe_load((Path(root or repo_root()) / "_toc.yml").read_text())
+    found = {toc["root"]}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.add(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+    walk(toc)
+    return found
+
+
+def bibtex_keys(root: Path | None = None) -> set[str]:
+    return set(re.findall(r"^@\w+\{([^,\s]+),", (Path(root or repo_root()) / BIBLIOGRAPHY).read_text(), flags=re.M))
+
+
+def read_catalogue(root: Path | None = None) -> list[dict]:
+    """``book/catalogue.tsv``: one row per paper the book draws from (title, status, chapter, reason), checked."""
+    root = Path(root or repo_root())
+    path = root / CATALOGUE
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    chapters = all_chapters(root)
+    for number, row in enumerate(rows, start=2):
+        if row["status"] not in CATALOGUE_STATUSES:
+            raise ReprobookError(f"{CATALOGUE}:{number}: status {row['status']!r} is not one of {', '.join(CATALOGUE_STATUSES)}")
+        if row["status"] == "replicated" and row["chapter"] not in chapters:
+            raise ReprobookError(f"{CATALOGUE}:{number}: 'replicated' needs an existing chapter id, got {row['chapter']!r}")
+        if row["status"] == "out of scope" and not row["reason"]:
+            raise ReprobookError(f"{CATALOGUE}:{number}: 'out of scope' needs a reason")
+    return rows
+
+
+def _code_cells(source: Path) -> list:
+    import jupytext
+
+    return [cell for cell in jupytext.read(source).cells if cell.cell_type == "code"]
+
+
+def notebook_problems(chapter, notebook: str, url: str) -> list[str]:
+    """A notebook's parameters cell, Colab cell and preamble, against the contract."""
+    source = chapter.notebook_source(notebook)
+    if not source.is_file():
+        return [f"{chapter.id}: notebook {notebook}.md is missing"]
+    cells = _code_cells(source)
+    where = f"{chapter.id}/{notebook}.md"
+    problems = []
+    if not cells or "parameters" not in cells[0].metadata.get("tags", []):
+        problems.append(f"{where}: the first code cell must be the parameters cell (tagged parameters)")
+    else:
+        for name in ("tier", "device", "seeds", "output_dir"):
+            if not re.search(rf"^{name} = ", cells[0].source, flags=re.M):
+                problems.append(f"{where}: the parameters cell lacks {name!r}")
+    colab = [cell for cell in cells if COLAB_TAG in cell.metadata.get("tags", [])]
+    if len(colab) != 1 or cells.index(colab[0]) != 1:
+        problems.append(f"{where}: the second code cell must be the Colab cell (tagged {COLAB_TAG})")
+    elif colab[0].source.strip() != colab_setup_source(chapter.id, url):
+        problems.append(f"{where}: its Colab cell is not the one reprobook.notebooks.colab_setup_source writes from _config.yml")
+    starts = [cell for cell in cells if re.search(r"\bstart\(", cell.source)]
+    if not starts or f'start("{chapter.id}/{notebook}"' not in starts[0].source:
+        problems.append(f'{where}: no preamble: start("{chapter.id}/{notebook}", TIERS, tier, device, seeds, output_dir)')
+    return problems
+
+
+def contract_problems(chapter, root: Path | None = None) -> list[str]:
+    """What a chapter lacks of its registration in the book: table of contents, catalogue, bibliography, notebooks."""
+    root = Path(root or repo_root())
+    problems = []
+    toc = toc_files(root)
+    for entry in [chapter.page] + [f"replications/{chapter.id}/{notebook}" for notebook in chapter.notebooks]:
+        if entry not in toc:
+            problems.append(f"{chapter.id}: {entry} is not in _toc.yml")
+    if not (root / f"{chapter.page}.md").is_file():
+        problems.append(f"{chapter.id}: its page {chapter.page}.md is missing")
+    if not any(row["chapter"] == chapter.id for row in read_catalogue(root)):
+        problems.append(f"{chapter.id}: no row of {CATALOGUE} names it (column chapter)")
+    if chapter.bibtex not in bibtex_keys(root):
+        problems.append(f"{chapter.id}: its paper's key {chapter.bibtex!r} is not in {BIBLIOGRAPHY}")
+    url = repository_url(root)
+    for notebook in chapter.notebooks:
+        problems += notebook_problems(chapter, notebook, url)
+    return problems
