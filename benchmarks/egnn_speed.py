@@ -11,8 +11,6 @@ are timed alternately. Prints seconds per run-epoch and their ratio; writes a JS
     python benchmarks/egnn_speed.py --models EGNN --epochs 5
 """
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,11 +23,11 @@ sys.path.insert(0, str(CHAPTER))
 
 import nbody  # noqa: E402
 from egnn_model import MODELS, neighbours  # noqa: E402
-from reprobook.chapters import chapter_module  # noqa: E402
-from reprobook.device import device_description, resolve_device  # noqa: E402
+from benchmark_results import machine, write_result  # noqa: E402
+from reprobook.device import resolve_device  # noqa: E402
 from reprobook.seeding import generator_for  # noqa: E402
 
-protocol = chapter_module("egnn", "protocol")
+import egnn_protocol as protocol  # noqa: E402
 
 
 def plain_run(model: str, splits: dict, device, epochs: int) -> None:
@@ -102,16 +100,13 @@ def main() -> None:
                      "speedup": plain_s / ours_s, "runs_side_by_side": runs_side_by_side})
         print(f"{model:>13}: plain {1000 * plain_s:7.1f} ms per run-epoch, ours {1000 * ours_s:7.1f} "
               f"({runs_side_by_side} runs side by side): {plain_s / ours_s:.1f}x", flush=True)
-    result = {"benchmark": "egnn_nbody", "device": device_description(device), "torch": torch.__version__,
-              "python": platform.python_version(), "epochs_timed": args.epochs, "repeats": args.repeats,
+    result = {"benchmark": "egnn_nbody", **machine(device),
+              "epochs_timed": args.epochs, "repeats": args.repeats,
               "path": protocol.TRAINING_PATH.get(device.type, "eager steps"), "rows": rows,
               "note": "best of the repeats; per run-epoch = one pass over the 3,000 training systems plus the "
                       "evaluation every 5 epochs, divided by the number of runs trained at once"}
     out = Path(args.output) / f"egnn_nbody_{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result["table"] = table(result)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"written {out}")
+    write_result(result, table, out)
 
 
 if __name__ == "__main__":

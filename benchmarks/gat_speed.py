@@ -3,7 +3,7 @@
 Both train GAT on Cora with the paper's settings and the GAT authors' early stopping, for the same
 seeds. The plain loop is what one would write from PyG's examples: dense features, ``F.dropout`` on
 the input, ``GATConv`` twice, an evaluation pass and ``.item()`` calls every epoch. Ours is the
-chapter's protocol (``replications/gat/protocol.py``). Prints seconds per epoch and per run, their
+chapter's protocol (``replications/gat/gat_protocol.py``). Prints seconds per epoch and per run, their
 ratio, both accuracy means and a two-sample test; writes a JSON result and a figure.
 
     python benchmarks/gat_speed.py --runs 20            # the comparison reported in the book
@@ -11,8 +11,6 @@ ratio, both accuracy means and a two-sample test; writes a JSON result and a fig
 """
 import argparse
 import copy
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,9 +23,10 @@ from torch_geometric.nn import GATConv
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "replications" / "gat"))
 
-from protocol import hyperparameters, load, train_seed_batch  # noqa: E402
+from gat_protocol import hyperparameters, load, train_seed_batch  # noqa: E402
 from reprobook.data import planetoid  # noqa: E402
-from reprobook.device import device_description, resolve_device  # noqa: E402
+from benchmark_results import machine, write_result  # noqa: E402
+from reprobook.device import resolve_device  # noqa: E402
 from reprobook.runs import SEEDS_PER_BATCH  # noqa: E402
 from reprobook.training import PatienceOnLossAndAccuracy  # noqa: E402
 
@@ -129,8 +128,7 @@ def main():
     u_test = stats.mannwhitneyu(plain_summary["accuracies"], ours_summary["accuracies"])
     result = {
         "benchmark": "GAT on Cora, paper settings, early stopping (patience 100)", "runs": args.runs,
-        "device": device_description(device), "python": platform.python_version(), "torch": torch.__version__,
-        "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
+        **machine(device), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
         "plain": plain_summary, "ours": ours_summary,
         "speedup_per_epoch": plain_summary["seconds_per_epoch"] / ours_summary["seconds_per_epoch"],
         "speedup_per_run": plain_summary["seconds_per_run"] / ours_summary["seconds_per_run"],
@@ -143,9 +141,7 @@ def main():
           f"accuracy difference {ours_summary['mean_accuracy'] - plain_summary['mean_accuracy']:+.2f} points "
           f"(Welch t-test p = {result['welch_t_p']:.2f}, Mann-Whitney p = {result['mann_whitney_p']:.2f})")
     output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    result["table"] = table(result)
-    (output / f"gat_cora_{device.type}.json").write_text(json.dumps(result, indent=1) + "\n")
+    write_result(result, table, output / f"gat_cora_{device.type}.json")
     draw(result, output / f"gat_cora_{device.type}.png")
 
 

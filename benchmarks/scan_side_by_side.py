@@ -4,7 +4,7 @@ Several independent runs can share one recurrent step only as a batched matrix p
 matrix per run (``torch.baddbmm`` over a run axis): each run still multiplies its own weights by its
 one command, a matrix-vector product, so every time step must read every run's weights. This script
 times that step for the overall-best network's recurrent stack (2 LSTM layers of 200 units, as in
-``replications/scan/protocol.py``) over a typical SCAN update (26 time steps), for K = 1 to 20 runs
+``replications/scan/scan_protocol.py``) over a typical SCAN update (26 time steps), for K = 1 to 20 runs
 side by side, with autograd (training) and without (forward only), and prints the cost per run
 against K = 1. Two ways of getting the gradient are timed: autograd over the step above (one
 weight-gradient product per run and time step, then summed), and a backward pass written out per layer
@@ -16,14 +16,13 @@ update to its longest). Plain PyTorch, no chapter code: it measures the idea, no
     python benchmarks/scan_side_by_side.py
 """
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-from reprobook.device import device_description, resolve_device
+from benchmark_results import machine, write_result
+from reprobook.device import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN, LAYERS, STEPS = 200, 2, 26     # overall-best network; about 8 command tokens + 18 actions
@@ -210,13 +209,10 @@ def main() -> None:
     for row in rows:
         row["train_speedup"] = rows[0]["train_ms_per_run"] / row["train_ms_per_run"]
         row["forward_speedup"] = rows[0]["forward_ms_per_run"] / row["forward_ms_per_run"]
-    result = {"benchmark": "scan_side_by_side", "device": device_description(device), "torch": torch.__version__,
-              "python": platform.python_version(), "repeats": args.repeats, "steps": args.steps, "rows": rows}
+    result = {"benchmark": "scan_side_by_side", **machine(device),
+              "repeats": args.repeats, "steps": args.steps, "rows": rows}
     out = Path(args.output) / f"scan_side_by_side_{device.type}{'' if args.steps == STEPS else f'_{args.steps}_steps'}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result["table"] = table(result)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"written {out}")
+    write_result(result, table, out)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ context in both), data, sampling, clipping and optimiser. Prints updates per sec
     python benchmarks/scan_speed.py --device cuda    # both loops on the GPU
 """
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -26,12 +24,12 @@ CHAPTER = ROOT / "replications" / "scan"
 sys.path.insert(0, str(CHAPTER))
 
 from scan_data import EOS, SOS, load_split  # noqa: E402
-from reprobook.chapters import chapter_module  # noqa: E402
-from reprobook.device import device_description, resolve_device  # noqa: E402
+from benchmark_results import machine, write_result  # noqa: E402
+from reprobook.device import resolve_device  # noqa: E402
 
-protocol = chapter_module("scan", "protocol")
-seq2seq_model = chapter_module("scan", "seq2seq_model")
-seq2seq_runs = chapter_module("scan", "seq2seq_runs")
+import scan_protocol as protocol  # noqa: E402
+import seq2seq_model  # noqa: E402
+import seq2seq_runs  # noqa: E402
 
 
 def tutorial_updates(split, architecture: str, updates: int, device) -> float:
@@ -103,13 +101,10 @@ def main() -> None:
                      "speedup": best_ours / best_plain})
         print(f"{architecture:>14}: tutorial loop {best_plain:6.1f} updates/s, ours {best_ours:6.1f} "
               f"({best_ours / best_plain:.2f}x)", flush=True)
-    result = {"benchmark": "scan_training", "device": device_description(device), "torch": torch.__version__,
-              "python": platform.python_version(), "updates_timed": args.updates, "repeats": args.repeats, "rows": rows}
+    result = {"benchmark": "scan_training", **machine(device),
+              "updates_timed": args.updates, "repeats": args.repeats, "rows": rows}
     out = Path(args.output) / f"scan_training_{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result["table"] = table(result)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"written {out}")
+    write_result(result, table, out)
 
 
 if __name__ == "__main__":

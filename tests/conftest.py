@@ -8,7 +8,8 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "replications" / "gat"))
+# Every chapter's own modules, importable by their names (each chapter prefixes its modules with its id).
+sys.path[:0] = sorted(str(folder) for folder in (ROOT / "replications").iterdir() if folder.is_dir())
 
 
 # A folder of the machine that ran something: the checkout itself, or a typical absolute location.

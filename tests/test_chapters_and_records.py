@@ -21,7 +21,7 @@ def book(tmp_path):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
     chapter = tmp_path / "replications" / "gat"
     chapter.mkdir(parents=True)
-    for name in ("chapter.yaml", "claims.yaml", "gat.md", "gat_model.py", "protocol.py"):
+    for name in ("chapter.yaml", "claims.yaml", "gat.md", "gat_model.py", "gat_protocol.py"):
         shutil.copy(ROOT / "replications" / "gat" / name, chapter / name)
     meta = chapter / "chapter.yaml"               # a chapter in progress unless a test says otherwise
     meta.write_text(meta.read_text().replace("status: done", "status: in-progress"))
@@ -225,8 +225,8 @@ def test_changed_chapter_module_makes_the_record_stale(book):
 
 def test_only_the_modules_a_notebook_imports_make_its_record_stale(book):
     folder = book / "replications" / "gat"
-    (folder / "attention_helpers.py").write_text("SCALE = 1.0\n")     # imported through protocol.py
-    protocol = folder / "protocol.py"
+    (folder / "attention_helpers.py").write_text("SCALE = 1.0\n")     # imported through gat_protocol.py
+    protocol = folder / "gat_protocol.py"
     protocol.write_text("import attention_helpers\n" + protocol.read_text())
     chapter = fake_record(book, {"gat-cora": [83.0, 83.2]})
     (folder / "next_trainer.py").write_text("# a trainer no notebook uses yet\n")
@@ -299,11 +299,6 @@ def test_a_rank_claim_needs_its_group(book):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ReprobookError, match="needs a 'rank_group' and a 'rank_reason'"):
         chapters.get_chapter("gat", book)
-
-
-def test_a_chapter_module_that_does_not_exist_is_a_clear_error():
-    with pytest.raises(ReprobookError, match="no module nope.py in replications/egnn"):
-        chapters.chapter_module("egnn", "nope")
 
 
 def test_a_claim_run_on_its_own_seeds_says_which(tmp_path):

@@ -1,17 +1,13 @@
 """DAGNN's defining properties and the smoothness metric of its analysis."""
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "replications" / "dagnn"))
-
-from dagnn_model import DAGNN, CoupledGCN, smoothness_metric  # noqa: E402
-from reprobook.graphs import normalized_adjacency, propagate  # noqa: E402
-from reprobook.seedbatch import SparseFeatures  # noqa: E402
-from reprobook.seeding import generator_for  # noqa: E402
+from dagnn_model import DAGNN, CoupledGCN, smoothness_metric
+from reprobook.graphs import normalized_adjacency, propagate
+from reprobook.seedbatch import SparseFeatures
+from reprobook.seeding import generator_for
 
 
 @pytest.fixture
@@ -89,11 +85,9 @@ def test_smv_of_orthogonal_unit_rows_is_one_over_root_two():
 
 # Table 3's random splits: the split rule, the largest component, and the protocol's path end to end.
 
-from reprobook import data as reprobook_data  # noqa: E402
-from reprobook.chapters import chapter_module  # noqa: E402
-from reprobook.errors import ReprobookError  # noqa: E402
-from reprobook.graphs import largest_connected_component  # noqa: E402
-from reprobook.training import per_class_split  # noqa: E402
+from reprobook import data as reprobook_data
+from reprobook.errors import ReprobookError
+from dagnn_data import largest_connected_component, per_class_split, shchur_graph
 
 
 def test_per_class_split_takes_20_and_30_of_each_class_and_tests_on_the_rest():
@@ -126,9 +120,9 @@ def test_a_table3_graph_missing_offline_names_its_canonical_address(tmp_path, mo
     monkeypatch.setenv(reprobook_data.MIRROR_ENV, str(tmp_path / "mirror"))
     monkeypatch.setenv(reprobook_data.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(ReprobookError, match="ms_academic_cs.npz.*not in the offline mirror.*shchur/gnn-benchmark"):
-        reprobook_data.shchur_graph("CoauthorCS")
+        shchur_graph("CoauthorCS")
     with pytest.raises(ReprobookError, match="choose one of: CoauthorCS"):
-        reprobook_data.shchur_graph("Coauthor CS")
+        shchur_graph("Coauthor CS")
 
 
 def test_a_table3_graph_loads_from_the_mirror_with_its_checksum(tmp_path, monkeypatch):
@@ -147,7 +141,7 @@ def test_a_table3_graph_loads_from_the_mirror_with_its_checksum(tmp_path, monkey
     monkeypatch.setenv(reprobook_data.MIRROR_ENV, str(tmp_path / "mirror"))
     monkeypatch.setenv(reprobook_data.CACHE_ENV, str(tmp_path / "cache"))
 
-    graph, raw_sha256 = reprobook_data.shchur_graph("CoauthorCS")
+    graph, raw_sha256 = shchur_graph("CoauthorCS")
     assert raw_sha256 == hashlib.sha256(raw.read_bytes()).hexdigest()
     assert (graph.num_nodes, graph.num_edges, graph.y.tolist()) == (4, 4, [0, 1, 0, 1])   # edges made undirected
     torch.testing.assert_close(graph.x.sum(1), torch.ones(4))                              # binarised, row-normalised
@@ -156,7 +150,8 @@ def test_a_table3_graph_loads_from_the_mirror_with_its_checksum(tmp_path, monkey
 def test_table3_protocol_trains_each_run_on_its_own_split(tmp_path, monkeypatch):
     from torch_geometric.data import Data
 
-    protocol = chapter_module("dagnn", "protocol")
+    import dagnn_protocol as protocol
+
     generator = torch.Generator().manual_seed(0)
     num_nodes, num_classes = 300, 3
     y = torch.arange(num_classes).repeat(num_nodes // num_classes)

@@ -5,7 +5,8 @@ import random
 import pytest
 import torch
 
-from reprobook.training import PatienceOnAccuracy, PatienceOnLossAndAccuracy
+from gat_protocol import PatienceOnAccuracy
+from reprobook.training import PatienceOnLossAndAccuracy
 
 
 def authors_rule(losses, accuracies, patience):

@@ -1,22 +1,13 @@
 """EGNN chapter: the N-body simulator, the defining equivariance of EGNN, and the batched training."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-CHAPTER = Path(__file__).resolve().parents[1] / "replications" / "egnn"
-sys.path.insert(0, str(CHAPTER))
+import egnn_protocol
+import nbody
+from egnn_model import EGNN, GNN, MODELS, RadialField, equivariance_error, neighbours, random_orthogonal
+from reprobook.seeding import generator_for
 
-import nbody  # noqa: E402
-from egnn_model import EGNN, GNN, MODELS, RadialField, equivariance_error, neighbours, random_orthogonal  # noqa: E402
-from reprobook.chapters import chapter_module  # noqa: E402
-from reprobook.seeding import generator_for  # noqa: E402
-
-
-def egnn_protocol():
-    return chapter_module("egnn", "protocol")
 
 
 def reference_trajectory(charges, positions, velocities, params):
@@ -143,7 +134,7 @@ def tiny_splits():
 
 @pytest.mark.parametrize("model", list(MODELS))
 def test_runs_trained_side_by_side_equal_runs_trained_alone(model):
-    protocol = egnn_protocol()
+    protocol = egnn_protocol
     splits = protocol.to_device(tiny_splits(), torch.device("cpu"))
     cpu = torch.device("cpu")
     together = protocol.train(model, [0, 1], splits, cpu, epochs=3, log=lambda *a: None)
@@ -155,7 +146,7 @@ def test_runs_trained_side_by_side_equal_runs_trained_alone(model):
 
 
 def test_model_selection_reads_the_validation_curve_only():
-    protocol = egnn_protocol()
+    protocol = egnn_protocol
     splits = protocol.to_device(tiny_splits(), torch.device("cpu"))
     run = protocol.train("EGNN", [0], splits, torch.device("cpu"), epochs=11, log=lambda *a: None)[0]
     best = int(np.argmin(run["val_curve"]))

@@ -13,13 +13,14 @@ import torch
 
 from reprobook import runs
 from reprobook.fingerprints import Sources, notebook_code, training_code, unproven_since
+from reprobook.rekey import trained_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where each chapter's training starts (the module that defines what run_seeds trains) and the notebook
 # whose record its seeds feed.
-ENTRIES = {"gat": ("replications/gat/protocol.py", "replications/gat/gat.md"),
-           "dagnn": ("replications/dagnn/protocol.py", "replications/dagnn/dagnn.md"),
-           "egnn": ("replications/egnn/protocol.py", "replications/egnn/egnn.md"),
+ENTRIES = {"gat": ("replications/gat/gat_protocol.py", "replications/gat/gat.md"),
+           "dagnn": ("replications/dagnn/dagnn_protocol.py", "replications/dagnn/dagnn.md"),
+           "egnn": ("replications/egnn/egnn_protocol.py", "replications/egnn/egnn.md"),
            "scan": ("replications/scan/seq2seq_runs.py", "replications/scan/scan_simple.md")}
 REPORTING = ["shared/reprobook/records.py", "shared/reprobook/plotting.py", "shared/reprobook/notebooks.py",
              "shared/reprobook/verdicts.py"]
@@ -37,11 +38,11 @@ def edited(path: str, text: str) -> Sources:
 
 def test_the_training_code_is_what_the_training_imports():
     found = {chapter: set(training_code(entry).modules) for chapter, (entry, _) in ENTRIES.items()}
-    assert {"replications/gat/protocol.py", "replications/gat/gat_model.py", "shared/reprobook/training.py",
+    assert {"replications/gat/gat_protocol.py", "replications/gat/gat_model.py", "shared/reprobook/training.py",
             "shared/reprobook/seedbatch.py", "shared/reprobook/graphs.py", "shared/reprobook/data.py"} <= found["gat"]
-    assert {"replications/dagnn/protocol.py", "replications/dagnn/dagnn_model.py",
+    assert {"replications/dagnn/dagnn_protocol.py", "replications/dagnn/dagnn_model.py",
             "shared/reprobook/training.py", "shared/reprobook/seedbatch.py"} <= found["dagnn"]
-    assert {"replications/egnn/protocol.py", "replications/egnn/egnn_model.py", "replications/egnn/nbody.py",
+    assert {"replications/egnn/egnn_protocol.py", "replications/egnn/egnn_model.py", "replications/egnn/nbody.py",
             "shared/reprobook/seedbatch.py", "shared/reprobook/seeding.py"} <= found["egnn"]
     assert {"replications/scan/seq2seq_runs.py", "replications/scan/scan_data.py", "shared/reprobook/data.py"} <= found["scan"]
     for modules in found.values():
@@ -77,7 +78,7 @@ def test_comments_docstrings_and_error_messages_change_nothing():
 
 
 def test_edits_inside_definitions_moves_and_the_store_call_count():
-    entry, path = ENTRIES["gat"][0], "replications/gat/protocol.py"
+    entry, path = ENTRIES["gat"][0], "replications/gat/gat_protocol.py"
     text = (ROOT / path).read_text()
     protocol = 'max_epochs=max_epochs or h["max_epochs"], stopping=stopping)'
     moved = text.replace('DATASETS = ("Cora", "CiteSeer", "PubMed")\nMODELS = ("GAT", "GCN")',
@@ -94,7 +95,7 @@ def test_edits_inside_definitions_moves_and_the_store_call_count():
 
 
 def test_after_a_reporting_change_re_executing_from_the_store_trains_nothing(tmp_path, monkeypatch):
-    """A chapter's own training function (here one compiled as if it were in GAT's protocol.py): the
+    """A chapter's own training function (here one compiled as if it were in GAT's gat_protocol.py): the
     store gives its seeds back after an edit of a reporting module, and not after one of its model."""
     monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path))
     monkeypatch.delenv(runs.FROM_STORE_ENV, raising=False)
@@ -159,8 +160,8 @@ def test_every_committed_seed_was_made_by_the_training_code_that_runs_now():
 
 
 @cache
-def unproven(entry: str, commit: str) -> list[str]:
-    return unproven_since(entry, commit)
+def unproven(entry: str, commit: str, entry_then: str) -> list[str]:
+    return unproven_since(entry, commit, entry_then=entry_then)
 
 
 def test_seeds_from_an_earlier_commit_are_proved_against_it():
@@ -172,7 +173,7 @@ def test_seeds_from_an_earlier_commit_are_proved_against_it():
     for path in committed_seeds():
         result = json.loads(path.read_text())
         entry = result["training_code"].get("entry") or ENTRIES[path.relative_to(ROOT).parts[1]][0]
-        assert unproven(entry, result["provenance"]["commit"]) == [], path
+        assert unproven(entry, result["provenance"]["commit"], trained_entry(result)) == [], path
 
 
 def test_the_proof_sees_additions_and_removals_that_matter():

@@ -3,17 +3,11 @@
 The split files come through the loader: from the internet, or offline from REPROBOOK_OFFLINE_MIRROR
 (CI sets it); without either, the data tests fail with the loader's message naming the file.
 """
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-CHAPTER = Path(__file__).resolve().parents[1] / "replications" / "scan"
-sys.path.insert(0, str(CHAPTER))
-
-import scan_data  # noqa: E402
-from reprobook.errors import ReprobookError  # noqa: E402
+import scan_data
+from reprobook.errors import ReprobookError
 import seq2seq_runs  # noqa: E402
 from seq2seq_model import Seq2Seq  # noqa: E402
 
@@ -55,7 +49,7 @@ def test_jump_appears_alone_only_in_training():
 def test_unknown_split_and_unknown_file_are_clear_errors():
     with pytest.raises(ReprobookError, match="unknown SCAN split 'simpel'"):
         scan_data.load_split("simpel")
-    from reprobook.data import scan_file
+    from scan_data import scan_file
     with pytest.raises(ReprobookError, match="unknown SCAN file"):
         scan_file("simple_split/nope.txt")
 

@@ -1,14 +1,25 @@
 """SCAN (Lake and Baroni, ICML 2018): the authors' split files, read and encoded.
 
 Each line of a split file is ``IN: <command> OUT: <actions>``. Files come from the authors' repository
-through ``reprobook.data.scan_file``, which checks each one's sha256 before it is read.
+through ``scan_file``, which checks each one's sha256 before it is read.
 """
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from reprobook.data import scan_file
+from reprobook.data import PINNED_SHA256, SCAN_URL, ensure_verified
 from reprobook.errors import ReprobookError
+
+
+def scan_file(split_file: str) -> Path:
+    """One of SCAN's split files (e.g. ``simple_split/tasks_train_simple.txt``), fetched and checked."""
+    relative = f"SCAN/{split_file}"
+    if relative not in PINNED_SHA256:
+        known = sorted(k.removeprefix("SCAN/") for k in PINNED_SHA256 if k.startswith("SCAN/"))
+        raise ReprobookError(f"unknown SCAN file {split_file!r}; known files: {', '.join(known)}")
+    return ensure_verified(relative, f"{SCAN_URL}/{split_file}")
+
 
 # Every split of the paper: (training file, test file), relative to the repository's root.
 SPLITS = {

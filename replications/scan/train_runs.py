@@ -21,7 +21,7 @@ import time
 import torch
 
 import seq2seq_runs
-from protocol import ARCHITECTURES, PAPER_PROTOCOL
+from scan_protocol import ARCHITECTURES, PAPER_PROTOCOL
 from reprobook.cli import parse_seeds
 from reprobook.errors import ReprobookError
 from scan_data import SPLITS

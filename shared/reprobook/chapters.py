@@ -126,26 +126,6 @@ def get_chapter(name: str, root: Path | None = None) -> Chapter:
     return chapters[name]
 
 
-def chapter_module(chapter: str, module: str):
-    """A chapter's own module (e.g. ``chapter_module("egnn", "protocol")``), imported under the name
-    ``<chapter>_<module>`` so that every chapter can have a ``protocol.py``; the chapter's folder goes
-    on ``sys.path`` for the modules it imports in turn. For benchmarks and tests."""
-    import importlib.util
-    import sys
-
-    folder = repo_root() / "replications" / chapter
-    if not (folder / f"{module}.py").is_file():
-        raise ReprobookError(f"no module {module}.py in replications/{chapter}")
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    name = f"{chapter}_{module}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, folder / f"{module}.py")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
 def check_tier(tier: str) -> str:
     if tier not in TIERS:
         raise ReprobookError(f"unknown tier {tier!r}; valid tiers: {', '.join(TIERS)}")

@@ -246,6 +246,19 @@ def command_new(args) -> int:
     return 0
 
 
+def command_rekey(args) -> int:
+    from .rekey import rekey
+
+    chapter = get_chapter(args.chapter)
+    renamed = dict(item.split("=", 1) for item in args.renamed or [])
+    moved, refused = rekey(chapter.folder / "runs", renamed, dry_run=args.dry_run)
+    print(f"{chapter.id}: {len(moved)} file(s) {'would move' if args.dry_run else 'moved'} to their current key, "
+          f"{len(refused)} not provably made by today's training code")
+    for line in refused:
+        print(f"  kept: {line}")
+    return 1 if refused else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reprobook", description="Neural Network Papers, Replicated")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--title", required=True, help="the paper's title, as printed")
     new.add_argument("--bibtex-key", required=True, help="the paper's key in book/references.bib (add its entry there first)")
     new.set_defaults(handler=command_new)
+    rekey = commands.add_parser("rekey", help="after a refactoring, file a chapter's committed seeds under the key of "
+                                              "today's training code, where it provably made them")
+    rekey.add_argument("chapter")
+    rekey.add_argument("--renamed", action="append", metavar="OLD=NEW",
+                       help="a training module renamed since, e.g. replications/gat/protocol.py=replications/gat/gat_protocol.py")
+    rekey.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
+    rekey.set_defaults(handler=command_rekey)
     verify = commands.add_parser("verify", help="compare records with claims; fail on a stale or missing record")
     verify.add_argument("chapter", nargs="?")
     verify.set_defaults(handler=command_verify)

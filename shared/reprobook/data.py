@@ -186,15 +186,6 @@ def ensure_verified(relative: str, url: str) -> Path:
     return path
 
 
-def scan_file(split_file: str) -> Path:
-    """One of SCAN's split files (e.g. ``simple_split/tasks_train_simple.txt``), fetched and checked."""
-    relative = f"SCAN/{split_file}"
-    if relative not in PINNED_SHA256:
-        known = sorted(k.removeprefix("SCAN/") for k in PINNED_SHA256 if k.startswith("SCAN/"))
-        raise ReprobookError(f"unknown SCAN file {split_file!r}; known files: {', '.join(known)}")
-    return ensure_verified(relative, f"{SCAN_URL}/{split_file}")
-
-
 def planetoid(name: str):
     """One of the Planetoid citation graphs (Yang et al., 2016) with its public split, as PyG loads it.
 
@@ -213,34 +204,3 @@ def planetoid(name: str):
     return Planetoid(str(cache_dir() / "Planetoid"), name, transform=NormalizeFeatures())
 
 
-# The co-authorship and co-purchase graphs of Shchur et al. (2018), as PyG's Coauthor and Amazon load them:
-# our name -> (PyG loader, its name, the raw file at SHCHUR_URL).
-SHCHUR_URL = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz"
-SHCHUR_GRAPHS = {
-    "CoauthorCS": ("Coauthor", "CS", "ms_academic_cs.npz"),
-    "CoauthorPhysics": ("Coauthor", "Physics", "ms_academic_phy.npz"),
-    "AmazonComputers": ("Amazon", "Computers", "amazon_electronics_computers.npz"),
-    "AmazonPhoto": ("Amazon", "Photo", "amazon_electronics_photo.npz"),
-}
-
-
-def shchur_graph(name: str):
-    """One of the Coauthor or Amazon graphs (Shchur et al., 2018) with row-normalised features, and the
-    sha256 of the raw file it was read from.
-
-    No checksum is pinned for these files: none could be checked against their source yet. They are NumPy
-    archives that PyG opens with pickling disabled (``np.load``'s default), so an unverified file cannot
-    run code; the sha256 goes into the run's record instead, naming the bytes behind the result.
-    """
-    from torch_geometric import datasets
-    from torch_geometric.transforms import NormalizeFeatures
-
-    if name not in SHCHUR_GRAPHS:
-        raise ReprobookError(f"unknown Coauthor/Amazon graph {name!r}; choose one of: {', '.join(SHCHUR_GRAPHS)}")
-    loader, pyg_name, filename = SHCHUR_GRAPHS[name]
-    relative = f"{loader}/{pyg_name}/raw/{filename}"
-    path = cache_dir() / relative
-    if not path.is_file():
-        _copy_in(relative, f"{SHCHUR_URL}/{filename}", path)
-    dataset = getattr(datasets, loader)(str(cache_dir() / loader), pyg_name, transform=NormalizeFeatures())
-    return dataset[0], sha256_of(path)

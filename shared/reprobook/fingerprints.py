@@ -241,16 +241,36 @@ def _bound_names(node: ast.AST) -> set[str] | None:
     return None
 
 
-def unproven_since(entry: str, commit: str, sources: Sources | None = None) -> list[str]:
-    """Why today's training code of ``entry`` is not provably the training code at ``commit``
-    (empty when it is): statements that run now but were not there then, and statements that were
-    there then, are gone now and could have mattered (not an import, or a definition today's code uses)."""
+def _harmless_import(node: ast.AST, text: str, now: Fingerprint, then: Fingerprint) -> bool:
+    """A new import that binds what the training code had then: the same import statement, made once
+    more (in a module a definition moved to), or names of the project whose one definition today was
+    there then, word for word."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    if text in then.statements:
+        return True
+    if not (isinstance(node, ast.ImportFrom) and node.module == "<project>"):
+        return False
+    for alias in node.names:
+        definitions = [t for t, n in now.nodes.items() if alias.name in (_bound_names(n) or ())]
+        if len(definitions) != 1 or definitions[0] not in then.statements:
+            return False
+    return True
+
+
+def unproven_since(entry: str, commit: str, sources: Sources | None = None, entry_then: str | None = None) -> list[str]:
+    """Why today's training code of ``entry`` is not provably the training code at ``commit`` (empty when
+    it is): statements that run now but were not there then (other than imports that bind what was there
+    then), and statements that were there then, are gone now and could have mattered (not an import, or
+    a definition today's code uses). ``entry_then``: where the training module was at ``commit``, if it
+    has been renamed since."""
     sources = sources or Sources()
     now = training_code(entry, sources)
-    then = training_code(entry, Sources(sources.root, commit))
+    then = training_code(entry_then or entry, Sources(sources.root, commit))
     used = {n.id for node in now.nodes.values() for n in ast.walk(node) if isinstance(n, ast.Name)}
     used |= {n.attr for node in now.nodes.values() for n in ast.walk(node) if isinstance(n, ast.Attribute)}
-    problems = [f"new since {commit[:10]}: {ast.unparse(now.nodes[text])[:120]}" for text in now.statements - then.statements]
+    problems = [f"new since {commit[:10]}: {ast.unparse(now.nodes[text])[:120]}" for text in now.statements - then.statements
+                if not _harmless_import(now.nodes[text], text, now, then)]
     for text in then.statements - now.statements:
         node = then.nodes[text]
         names = _bound_names(node)

@@ -21,14 +21,3 @@ def propagate(adjacency: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return (adjacency @ h.reshape(h.shape[0], -1)).view(h.shape)
 
 
-def largest_connected_component(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """The nodes (sorted ids) of the largest connected component, edges taken as undirected."""
-    import numpy as np
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
-    row, col = edge_index.cpu().numpy()
-    graph = sp.coo_matrix((np.ones(row.size), (row, col)), shape=(num_nodes, num_nodes))
-    _, component = connected_components(graph, directed=False)
-    largest = np.bincount(component).argmax()
-    return torch.from_numpy(np.flatnonzero(component == largest))

@@ -2,8 +2,9 @@
 
 ``fit_node_classifier`` trains the runs of one batch until every run has stopped. The early-stopping
 state lives on the device as one entry per run and is read back only every ``sync_every`` epochs.
-A stopping rule has ``step(val_loss, val_accuracy) -> checkpoint mask`` and a ``stopped`` mask; two
-papers' rules are here: the GAT authors' (the default) and the DAGNN authors'.
+A stopping rule has ``step(val_loss, val_accuracy) -> checkpoint mask`` and a ``stopped`` mask; the
+default is the GAT authors' (``PatienceOnLossAndAccuracy``); a chapter brings any other rule of its
+paper (``gat_protocol.PatienceOnAccuracy``, ``dagnn_protocol.WindowedValidationLoss``).
 """
 from dataclasses import dataclass
 import torch
@@ -51,70 +52,12 @@ class PatienceOnLossAndAccuracy:
         return checkpoint
 
 
-class PatienceOnAccuracy(PatienceOnLossAndAccuracy):
-    """The GAT authors' CiteSeer variant (PetarV-/GAT issue 14): validation accuracy alone decides.
-
-    An epoch whose validation accuracy ties or beats the best so far resets the patience counter and
-    is checkpointed; training stops after ``patience`` epochs without one.
-    """
-
-    def step(self, val_loss: torch.Tensor, val_accuracy: torch.Tensor) -> torch.Tensor:
-        active = ~self.stopped
-        checkpoint = active & (val_accuracy >= self.best_accuracy)
-        self.best_accuracy = torch.where(checkpoint, val_accuracy, self.best_accuracy)
-        self.bad_epochs = torch.where(checkpoint, 0, self.bad_epochs + active.long())
-        self.stopped = self.stopped | (self.bad_epochs >= self.patience)
-        return checkpoint
-
-
-class WindowedValidationLoss:
-    """The DAGNN authors' early stopping (``train_eval.py`` in divelab/DeeperGNN), one state per run.
-
-    The model is checkpointed at every new lowest validation loss. After half of ``max_epochs``, a run
-    stops at the first epoch whose validation loss exceeds the mean of the previous ``window`` ones.
-    """
-
-    def __init__(self, num_runs: int, window: int, max_epochs: int, device):
-        self.window, self.start_after, self.epoch = window, max_epochs // 2, 0
-        self.best_loss = torch.full((num_runs,), float("inf"), device=device)
-        self.stopped = torch.zeros(num_runs, dtype=torch.bool, device=device)
-        self.recent: list[torch.Tensor] = []
-
-    def step(self, val_loss: torch.Tensor, val_accuracy: torch.Tensor) -> torch.Tensor:
-        self.epoch += 1
-        active = ~self.stopped
-        checkpoint = active & (val_loss < self.best_loss)
-        self.best_loss = torch.where(checkpoint, val_loss, self.best_loss)
-        if self.epoch > self.start_after and self.recent:
-            self.stopped = self.stopped | (active & (val_loss > torch.stack(self.recent).mean(0)))
-        self.recent = (self.recent + [val_loss])[-self.window:]
-        return checkpoint
-
-
 @dataclass
 class NodeClassificationData:
     y: torch.Tensor
     train_mask: torch.Tensor
     val_mask: torch.Tensor
     test_mask: torch.Tensor
-
-
-def per_class_split(y: torch.Tensor, train_per_class: int, val_per_class: int, generator: torch.Generator,
-                    nodes: torch.Tensor | None = None) -> NodeClassificationData:
-    """A random split in the style of Shchur et al. (2018): of each class's nodes (among ``nodes``, all by
-    default), in an order drawn from ``generator``, the first ``train_per_class`` train, the next
-    ``val_per_class`` validate, and every other node of ``nodes`` is a test node."""
-    nodes = torch.arange(y.numel()) if nodes is None else nodes.cpu()
-    labels = y.cpu()[nodes]
-    masks = [torch.zeros(y.numel(), dtype=torch.bool) for _ in range(3)]
-    for c in labels.unique():
-        members = nodes[labels == c]
-        members = members[torch.randperm(members.numel(), generator=generator)]
-        parts = (members[:train_per_class], members[train_per_class:train_per_class + val_per_class],
-                 members[train_per_class + val_per_class:])
-        for mask, part in zip(masks, parts):
-            mask[part] = True
-    return NodeClassificationData(y, *(mask.to(y.device) for mask in masks))
 
 
 def fit_node_classifier(net: torch.nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer,
