@@ -9,12 +9,10 @@ particle sees the other N - 1), so edges are gathered with one fixed index inste
 Layer sizes, activations (SiLU) and initialisations follow the authors' ``models/gcl.py`` and
 ``n_body_system/model.py``.
 """
-import math
-
 import torch
 from torch import nn
 
-from reprobook.seedbatch import linear_init_
+from reprobook.seedbatch import glorot_, linear_init_
 
 
 class SeedLinear(nn.Module):
@@ -28,11 +26,10 @@ class SeedLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(len(generators), 1, out_features, device=device)) if bias else None
         if glorot_gain is None:
             linear_init_(self.weight, self.bias, in_features, generators)
-        else:
-            bound = glorot_gain * math.sqrt(6.0 / (in_features + out_features))
+        else:                   # U(-g b, g b), b the Glorot bound: g times a Glorot-uniform draw
+            glorot_(self.weight, in_features, out_features, generators)
             with torch.no_grad():
-                for s, generator in enumerate(generators):
-                    self.weight[s].uniform_(-bound, bound, generator=generator)
+                self.weight.mul_(glorot_gain)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(x.shape[0], -1, x.shape[-1])

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from reprobook.data import atomic_write_json, cache_dir
+from reprobook.seeding import generator_for
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def total_energy(positions, velocities, charges) -> torch.Tensor:
 
 def generate_split(num_systems: int, seed: int, params: SimulationParameters) -> dict:
     """One split's samples (frame_in state and frame_out target) in float32, from its own seed."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = generator_for(seed)
     charges, positions, velocities = initial_state(num_systems, params, generator)
     trajectory_x, trajectory_v = simulate(charges, positions, velocities, params)
     return {"charges": charges.float(), "x": trajectory_x[:, params.frame_in].float(),
