@@ -1,0 +1,52 @@
+"""The book's generated Markdown (reprobook.pages), tested without Sphinx: every directive's content is
+a pure function of the claims, records and benchmark results."""
+import json
+import subprocess
+import sys
+
+from reprobook import pages
+from reprobook.chapters import all_chapters
+
+
+def test_rendering_needs_no_sphinx():
+    code = "import sys, reprobook.pages, reprobook.exports, reprobook.builtsite; print(any(m.split('.')[0] in ('sphinx', 'docutils') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_the_dashboard_has_a_row_per_chapter_and_the_claims_table_a_row_per_claim():
+    dashboard = "\n".join(pages.dashboard())
+    for chapter in all_chapters().values():
+        assert chapter.title in dashboard
+        table = pages.claims_table(chapter.id)
+        rows = [line for line in table if line.startswith("* - ")]
+        assert len(rows) == 1 + len(chapter.claims)                        # the header and one row per claim
+        assert any(f"`{claim.id}`: ±{claim.margin:g}" in line for claim in chapter.claims if claim.compare == "value"
+                   for line in table)                                      # each margin with its reason
+        assert pages.chapter_badge(chapter.id)[0].startswith("{bdg-")
+
+
+def test_a_benchmark_table_is_the_one_its_script_described(tmp_path, monkeypatch):
+    result = {"table": {"header": ["Loop", "ms"], "rows": [["plain", "2.0"], ["ours", "1.0"]], "caption": "Measured here."}}
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "toy.json").write_text(json.dumps(result))
+    monkeypatch.setattr(pages, "repo_root", lambda: tmp_path)
+    lines = pages.benchmark_table("toy")
+    assert lines[:5] == [":::{list-table}", ":header-rows: 1", ":widths: auto", ":class: reprobook-table", ""]
+    assert lines[5:11] == ["* - Loop", "  - ms", "* - plain", "  - 2.0", "* - ours", "  - 1.0"]
+    assert lines[-1] == "Measured here."
+    assert pages.benchmark_table("missing")[0].startswith("*No result yet for `missing`")
+
+
+def test_every_committed_benchmark_result_describes_its_table():
+    from reprobook.paths import repo_root
+
+    for path in (repo_root() / "benchmarks" / "results").glob("*.json"):
+        table = json.loads(path.read_text())["table"]
+        assert table["rows"] and all(len(row) == len(table["header"]) for row in table["rows"]), path.name
+
+
+def test_the_catalogue_counts_every_paper():
+    from reprobook.contract import read_catalogue
+
+    first = pages.catalogue_page()[0]
+    assert first.startswith(f"{len(read_catalogue())} papers: ")
