@@ -46,7 +46,8 @@ prepare() {
     # Beside its source, so that nbval's kernel starts in the chapter folder, as papermill's does.
     jupytext --quiet --to ipynb --output "$SMOKE/$chapter/$name.source.ipynb" "$source"
     papermill --prepare-only --no-progress-bar -p tier smoke -p device cpu -p output_dir "$SMOKE/$chapter" \
-      "$SMOKE/$chapter/$name.source.ipynb" "$(dirname "$source")/$name.smoke.ipynb" 2>/dev/null
+      "$SMOKE/$chapter/$name.source.ipynb" "$(dirname "$source")/$name.smoke.ipynb" 2>"$SMOKE/$chapter/$name.log" \
+      || { cat "$SMOKE/$chapter/$name.log"; return 1; }
     rm "$SMOKE/$chapter/$name.source.ipynb"
   done
 }

@@ -77,7 +77,7 @@ def test_the_new_chapter_passes_its_tests_its_smoke_tier_and_verify(made, tmp_pa
 def test_the_book_builds_with_the_new_chapter(made):
     """The whole book, warnings as errors, as CI builds it."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    build = subprocess.run([str(jupyter_book), "build", str(made), "-W", "-n", "--keep-going", "-q"], capture_output=True, text=True)
+    build = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "-q"], cwd=made, capture_output=True, text=True)
     assert build.returncode == 0, (build.stdout + build.stderr)[-3000:]
     page = (made / "_build" / "html" / "book" / "chapters" / "lottery_ticket.html").read_text()
     assert "The Lottery Ticket Hypothesis" in page and "not run" in page
