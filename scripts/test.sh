@@ -54,9 +54,9 @@ prepare() {
 stage "1. smoke notebooks prepared (papermill)" prepare
 stage "2. the book" bash scripts/build_book.sh
 export REPROBOOK_BUILT_SITE="$PWD/_build/html"
-# --dist loadgroup: a notebook's cells run in order on one worker (tests/conftest.py groups them).
+# --dist loadfile: a notebook's cells run in order in one kernel on one worker.
 stage "3. unit tests and the smoke notebooks (pytest -n 2, nbval)" \
   python -m pytest tests replications/*/*.smoke.ipynb --nbval-lax --current-env -p no:cacheprovider -q \
-  -n 2 --dist loadgroup --durations=25
+  -n 2 --dist loadfile --durations=25
 stage "4. the same seeds give the same numbers" python scripts/same_numbers.py "$SMOKE" "$REPROBOOK_RUNS" "$PWD/_build/ci/again"
 stage "5. reprobook verify" reprobook verify

@@ -34,15 +34,3 @@ def small_graph():
     features = torch.randn(num_nodes, num_features, generator=generator)
     return features, edge_index
 
-
-# CI spreads the tests over both cores (pytest-xdist, --dist loadgroup): each test goes to whichever
-# worker is free, except a notebook's cells, which run in order in one kernel, and the files whose
-# module-scoped fixtures are costly (a copy of the repository, a browser), kept on one worker each.
-ONE_WORKER_FILES = {"test_mutants.py", "test_new_chapter.py", "test_book_in_browser.py"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.suffix == ".ipynb" or path.name in ONE_WORKER_FILES:
-            item.add_marker(pytest.mark.xdist_group(path.name))
