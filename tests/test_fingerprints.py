@@ -152,8 +152,7 @@ def test_every_committed_seed_was_made_by_the_training_code_that_runs_now():
         code = result["training_code"]
         entry = code.get("entry") or ENTRIES[path.relative_to(ROOT).parts[1]][0]
         assert code["sha256"] == current_code(entry).sha256, f"{path}: trained by other code than today's"
-        keys = {runs.hashlib.sha256(json.dumps({"config": result["config"], "code": code["sha256"], "device": device},
-                                               sort_keys=True).encode()).hexdigest()[:16] for device in ("cpu", "cuda", "mps")}
+        keys = {runs.store_key(result["config"], code["sha256"], device) for device in ("cpu", "cuda", "mps")}
         assert path.parent.name in keys, f"{path}: not under the key of its configuration"
         provenance = result["provenance"]
         assert re.fullmatch(r"[0-9a-f]{40}", provenance["commit"]) and provenance["uncommitted_changes"] is False

@@ -5,7 +5,8 @@ import shutil
 from pathlib import Path
 
 from reprobook.fingerprints import Sources, training_code
-from reprobook.rekey import rekey, store_key, trained_entry
+from reprobook.rekey import rekey, trained_entry
+from reprobook.runs import store_key
 
 ROOT = Path(__file__).resolve().parents[1]
 

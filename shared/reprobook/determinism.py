@@ -8,7 +8,7 @@ when and how fast a run went (``VOLATILE``), never a number it measured.
 import json
 from pathlib import Path
 
-from .runs import run_store
+from .runs import protocol_folder
 
 # Keys of a seed file or record that say when, where or how fast, not what was measured.
 VOLATILE = {"train_seconds", "provenance", "earlier_attempts", "resumed", "resumed_seeds", "rekeyed", "started",
@@ -41,10 +41,7 @@ def differences(first, second, where: str = "") -> list[str]:
 
 def seed_file(entry: dict, store: Path | None = None) -> Path:
     """The seed file of one of a record's ``runs`` entries."""
-    import re
-
-    protocol = re.sub(r"[^\w./-]+", "-", entry["protocol"])
-    return Path(store or run_store()) / protocol / entry["key"] / f"seed-{entry['seed']}.json"
+    return protocol_folder(entry["protocol"], store) / entry["key"] / f"seed-{entry['seed']}.json"
 
 
 def cheapest_seed(records: list[dict], store: Path | None = None) -> tuple[dict, dict]:

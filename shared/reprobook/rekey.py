@@ -10,7 +10,6 @@ gone since was a definition or import that today's code does not use. The seed f
 provenance and gains a ``rekeyed`` entry (old key, old entry module, date, the reason); its markers of
 earlier attempts move with it. A seed that cannot be proved stays where it is and is named.
 """
-import hashlib
 import json
 import subprocess
 from datetime import date
@@ -19,15 +18,11 @@ from pathlib import Path
 from .data import atomic_write_json
 from .errors import ReprobookError
 from .fingerprints import training_code, unproven_since
+from .runs import store_key
 
 HOW = ("the old key, recomputed from the seed's configuration and training-code fingerprint, matches its folder; "
        "every normalised statement of today's training code was in the training code at the seed's commit, "
        "and nothing gone since ran for its effect")
-
-
-def store_key(config: dict, code_sha256: str, device_type: str) -> str:
-    return hashlib.sha256(json.dumps({"config": config, "code": code_sha256, "device": device_type},
-                                     sort_keys=True).encode()).hexdigest()[:16]
 
 
 def trained_entry(result: dict) -> str:

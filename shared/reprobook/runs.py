@@ -54,6 +54,17 @@ def run_store() -> Path:
     return setting_path(RUNS_ENV) or cache_dir().parent / "runs"
 
 
+def store_key(config: dict, code_sha256: str, device_type: str) -> str:
+    """The folder name of a protocol's seeds: its configuration, training-code fingerprint and device type."""
+    return hashlib.sha256(json.dumps({"config": config, "code": code_sha256, "device": device_type},
+                                     sort_keys=True).encode()).hexdigest()[:16]
+
+
+def protocol_folder(protocol: str, store: Path | None = None) -> Path:
+    """Where a protocol's keys live: "top: length" -> "top-length", a portable path."""
+    return Path(store or run_store()) / re.sub(r"[^\w./-]+", "-", protocol)
+
+
 def runs_asked_for() -> list[dict]:
     """Each seed asked for in this process: its protocol, store key, seed, whether it was trained now
     or read back, and the attempts before it that failed or were stopped."""
@@ -109,9 +120,8 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
 
     seeds = list(seeds)
     code = _training_code_of(train_batch)
-    key = hashlib.sha256(json.dumps({"config": config, "code": code.sha256, "device": device.type},
-                                    sort_keys=True).encode()).hexdigest()[:16]
-    folder = run_store() / re.sub(r"[^\w./-]+", "-", protocol) / key     # "top: length" -> "top-length": portable paths
+    key = store_key(config, code.sha256, device.type)
+    folder = protocol_folder(protocol) / key
 
     def stored(seed):
         path = folder / f"seed-{seed}.json"

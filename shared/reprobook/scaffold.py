@@ -18,7 +18,7 @@ from .contract import BIBLIOGRAPHY, CATALOGUE, repository_url
 from .errors import ReprobookError
 from .notebooks import COLAB_TAG, colab_setup_source
 from .paths import repo_root
-from .schema import CHAPTER_SCHEMA, CLAIM_SCHEMA
+from .schema import CHAPTER_SCHEMA, CLAIM_SCHEMA, requirement
 
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -52,10 +52,8 @@ def _authors(tex: str) -> list[str]:
 def _claims_file(chapter: str) -> str:
     lines = [f"# Claims checked by the chapter {chapter}: the paper's numbers, each quoted exactly with its source.",
              "# Add one entry per number under 'claims:'. The fields (reprobook.schema.CLAIM_SCHEMA; CONTRIBUTING.md):", "#"]
-    required = set(CLAIM_SCHEMA["required"])
     for name, spec in CLAIM_SCHEMA["properties"].items():
-        need = ("required" if name in required else "value claims" if name in CLAIM_SCHEMA["else"]["required"]
-                else "rank claims" if name in CLAIM_SCHEMA["then"]["required"] else "optional")
+        need = {"yes": "required", "no": "optional"}.get(requirement(CLAIM_SCHEMA, name), requirement(CLAIM_SCHEMA, name))
         wrapped = textwrap.wrap(f"{name} ({need}): {spec['description']}", 100, subsequent_indent="    ")
         lines += [f"#   {line}" for line in wrapped]
     lines += ["#", "# A value claim is judged by an equivalence test (book/method.md): its margin comes from the paper,",

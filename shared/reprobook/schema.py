@@ -129,13 +129,19 @@ def validate(document, schema: dict, where: str) -> None:
         raise ReprobookError(f"{_where(first, where, document)}: {_message(first)}")
 
 
+def requirement(schema: dict, name: str) -> str:
+    """When a field is required: "yes", "value claims" or "rank claims" (a claim's if/then/else), or "no"."""
+    if name in schema.get("required", []):
+        return "yes"
+    if name in schema.get("else", {}).get("required", []):
+        return "value claims"
+    if name in schema.get("then", {}).get("required", []):
+        return "rank claims"
+    return "no"
+
+
 def field_table(schema: dict) -> str:
     """A Markdown table of a schema's fields: name, when it is required, and what it holds."""
-    def needed(name):
-        for part, label in (("required", "yes"), ("else", "value claims"), ("then", "rank claims")):
-            if name in (schema.get(part, {}).get("required", []) if part != "required" else schema.get("required", [])):
-                return label
-        return "no"
     rows = ["| field | required | what it holds |", "|---|---|---|"]
-    rows += [f"| `{name}` | {needed(name)} | {spec['description']} |" for name, spec in schema["properties"].items()]
+    rows += [f"| `{name}` | {requirement(schema, name)} | {spec['description']} |" for name, spec in schema["properties"].items()]
     return "\n".join(rows)
