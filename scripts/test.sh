@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Every test, in the order CI runs them, on both cores, with the time of each stage at the end:
 #   1. each notebook's smoke tier prepared with papermill (parameters injected: tier smoke, CPU);
-#   2. the book, built with warnings as errors (the browser tests below read this build);
-#   3. pytest on both cores (pytest-xdist): the unit tests, and nbval executing each prepared smoke
-#      notebook once (a cell that raises fails its test); the records go to _build/ci/smoke/CHAPTER;
+#   2. the book, built with warnings as errors (the browser tests below read this build), and beside
+#      it, on the other core, reprobook verify: committed records are current, every claim has a verdict;
+#   3. pytest on both cores (pytest-xdist): nbval executing each prepared smoke notebook once (a cell
+#      that raises fails its test; the records go to _build/ci/smoke/CHAPTER), and the unit tests;
 #   4. the same seeds give the same numbers: each chapter's cheapest smoke seed trained a second time
-#      and compared, seed file to seed file and record to record (scripts/same_numbers.py);
-#   5. reprobook verify: committed records are current and every claim has a verdict.
+#      and compared, seed file to seed file and record to record (scripts/same_numbers.py).
 # Offline, point REPROBOOK_OFFLINE_MIRROR at a data mirror first (CI uses ../shared/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,11 +52,20 @@ prepare() {
   done
 }
 stage "1. smoke notebooks prepared (papermill)" prepare
-stage "2. the book" bash scripts/build_book.sh
+book_and_verify() {
+  reprobook verify >"$PWD/_build/ci/verify.log" 2>&1 &
+  local verify=$! built=0 verified=0
+  bash scripts/build_book.sh || built=$?
+  wait "$verify" || verified=$?
+  echo "-- reprobook verify"
+  cat "$PWD/_build/ci/verify.log"
+  [ "$built" = 0 ] && [ "$verified" = 0 ]
+}
+stage "2. the book, and reprobook verify beside it" book_and_verify
 export REPROBOOK_BUILT_SITE="$PWD/_build/html"
-# --dist loadfile: a notebook's cells run in order in one kernel on one worker.
-stage "3. unit tests and the smoke notebooks (pytest -n 2, nbval)" \
-  python -m pytest tests replications/*/*.smoke.ipynb --nbval-lax --current-env -p no:cacheprovider -q \
+# --dist loadfile: a notebook's cells run in order in one kernel on one worker. The notebooks, the
+# longest files, are handed out first, so that the short test files fill the cores at the end.
+stage "3. the smoke notebooks and the unit tests (pytest -n 2, nbval)" \
+  python -m pytest replications/*/*.smoke.ipynb tests --nbval-lax --current-env -p no:cacheprovider -q \
   -n 2 --dist loadfile --durations=25
 stage "4. the same seeds give the same numbers" python scripts/same_numbers.py "$SMOKE" "$REPROBOOK_RUNS" "$PWD/_build/ci/again"
-stage "5. reprobook verify" reprobook verify

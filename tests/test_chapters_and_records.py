@@ -381,3 +381,12 @@ def test_no_record_stored_seed_or_executed_notebook_names_a_folder_of_the_machin
         found = [text for text in strings(json.loads(path.read_text())) if MACHINE_PATH.search(text)]
         assert not found, f"{path.relative_to(ROOT)}: {found[0][:200]}"
     assert MACHINE_PATH.search("missing data file: not in the offline mirror REPROBOOK_OFFLINE_MIRROR=/tmp/mirror")
+
+
+@pytest.mark.parametrize("seeds", [[], 3, [0, -1], [0, 1.5], None])
+def test_a_parameter_naming_seeds_needs_a_list_of_non_negative_seeds(seeds):
+    from reprobook.notebooks import check_seed_list
+
+    with pytest.raises(ReprobookError, match=r"curve_seeds needs a list of non-negative seeds, got "):
+        check_seed_list("curve_seeds", seeds)
+    assert check_seed_list("curve_seeds", [0, 4]) == [0, 4]

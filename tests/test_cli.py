@@ -107,20 +107,10 @@ def test_missing_data_offline_names_file_address_and_setting(tmp_path):
 
 
 def test_sizes_outside_the_papers_are_refused():
+    """Also the path of every check a notebook makes of its parameters (its rules are unit-tested
+    beside their chapters): the error raised in the kernel reaches the user as one line, exit 2."""
     code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "sizes=[3]")
     assert_clean_error(code, err, "sizes [3]", "[1, 2, 4, 8, 16, 32, 64]")
-
-
-def test_seeds_for_a_claim_the_tier_does_not_run_are_refused():
-    code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "-p", "seeds_per_claim={length-top: [0]}")
-    assert_clean_error(code, err, "'length-top' is not a claim of this tier", "length-overall-best")
-    code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "-p", "seeds_per_claim={length-overall-best: 3}")
-    assert_clean_error(code, err, "needs a list of non-negative seeds")
-
-
-def test_curve_seeds_must_be_a_list_of_seeds():
-    code, _, err = reprobook("run", "scan", "--notebook", "scan_simple", "-p", "curve_seeds=[]")
-    assert_clean_error(code, err, "curve_seeds needs a list of non-negative seeds")
 
 
 def test_a_chapter_or_all_but_not_both():

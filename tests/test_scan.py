@@ -220,4 +220,16 @@ def test_the_side_by_side_network_computes_the_plain_pytorch_network(network, te
     ids, lengths = scan_data.padded([split.commands.encode(c) for c, _ in split.test])
     expected = plain.greedy(ids, lengths, sos, eos, max_length=seq2seq_runs.MAX_ACTIONS)
     ours = runs.greedy(ids, lengths, sos, eos)[0]
-    assert [split.actions.decode(row) for row in ours] == [split.actions.decode(row) for row in expected]
+    # Compared row by row: pytest's diff of two long lists takes over a minute when a mutant breaks them.
+    mismatched = [i for i, (a, b) in enumerate(zip(ours, expected)) if split.actions.decode(a) != split.actions.decode(b)]
+    assert len(ours) == len(expected) and not mismatched, f"{len(mismatched)} of {len(expected)} greedy outputs differ, first: {mismatched[:5]}"
+
+
+def test_seeds_for_a_claim_the_tier_does_not_run_are_refused():
+    from scan_report import check_seeds_per_claim
+
+    assert check_seeds_per_claim({"length-top": [0, 2]}, ["length-overall-best", "length-top"]) == {"length-top": [0, 2]}
+    with pytest.raises(ReprobookError, match="'length-top' is not a claim of this tier; it runs \\['length-overall-best'\\]"):
+        check_seeds_per_claim({"length-top": [0]}, ["length-overall-best"])
+    with pytest.raises(ReprobookError, match="needs a list of non-negative seeds"):
+        check_seeds_per_claim({"length-overall-best": 3}, ["length-overall-best"])

@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("jobs", nargs="+", help="SPLIT:ARCHITECTURE:SEEDS[:oracle]")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--updates", type=int, help="the notebooks' smoke tier: 300; default: the paper's 100,000")
+    parser.add_argument("--updates", type=int, help="the notebooks' smoke tier: 100; default: the paper's 100,000")
     args = parser.parse_args()
     try:
         jobs = [(*job, args.updates) for text in args.jobs for job in parse_job(text)]

@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 
 from .chapters import TIERS, all_chapters, check_tier, get_chapter, repo_root
-from .contract import contract_problems
 from .errors import ReprobookError
-from .records import load_record
-from .verdicts import badge, chapter_problems, claim_results, format_interval, format_value
+
+# The records, verdicts (scipy) and device (torch) modules are imported by the commands that use them:
+# a mistyped command line gets its one-line answer without paying seconds of imports.
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
@@ -54,6 +54,8 @@ def parse_parameters(items: list[str] | None) -> dict:
 
 
 def command_list(args) -> int:
+    from .verdicts import badge, claim_results, format_value
+
     for chapter in all_chapters().values():
         results = claim_results(chapter)
         print(f"{chapter.id}: {chapter.title} ({chapter.year}) — {badge(results)}, status {chapter.status}")
@@ -70,12 +72,15 @@ def _judgement(result) -> str:
         return "compared by rank" if result.mean is not None else ""
     if result.mean is None:
         return ""
+    from .verdicts import format_interval
+
     return f"ours − paper {format_interval(result)} (margin ±{result.claim.margin:g})"
 
 
 def version_notes(chapter) -> list[str]:
     """Where a chapter's records were made with other Python, torch or PyG versions than the installed ones."""
     from .provenance import versions
+    from .records import load_record
 
     installed, notes = versions(), []
     for notebook in chapter.notebooks:
@@ -88,6 +93,9 @@ def version_notes(chapter) -> list[str]:
 
 
 def command_verify(args) -> int:
+    from .contract import contract_problems
+    from .verdicts import badge, chapter_problems, claim_results
+
     chapters = [get_chapter(args.chapter)] if args.chapter else list(all_chapters().values())
     problems, notes = [], []
     for chapter in chapters:
@@ -106,12 +114,14 @@ def command_verify(args) -> int:
     return 1 if problems else 0
 
 
-def _kernel_config():
+def _kernel_config(scratch: str):
     from traitlets.config import Config
 
     kernel_config = Config()
     if os.name == "posix":    # a TCP kernel warns about unencrypted traffic on every run; a Unix socket stays local
         kernel_config.KernelManager.transport = "ipc"
+        # its socket files go to the scratch folder, not the chapter's (a stopped kernel leaves them behind)
+        kernel_config.KernelManager.ip = os.path.join(scratch, "kernel-ipc")
     # jupyter_client interrupts a kernel before every shutdown; on a busy machine the interrupt can land while
     # the kernel handles a message, and ipykernel then logs "KeyboardInterrupt caught in kernel" on our stderr,
     # above the one-line error this command reports. A cell's own errors come back as messages, not that log.
@@ -123,6 +133,8 @@ def committed_parameters(chapter, notebook: str) -> dict:
     """The parameters the chapter's committed full-tier run was executed with (papermill's metadata),
     on the device type that trained its seeds (the run store's key holds it)."""
     import json
+
+    from .records import load_record
 
     record = load_record(chapter.record_path(notebook, "full"))
     executed = chapter.executed_notebook(notebook)
@@ -164,7 +176,7 @@ def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra:
             try:
                 papermill.execute_notebook(str(converted[notebook]), str(executed), parameters=parameters[notebook],
                                            cwd=str(chapter.folder), progress_bar=sys.stderr.isatty(),
-                                           kernel_name="python3", log_output=verbose, config=_kernel_config())
+                                           kernel_name="python3", log_output=verbose, config=_kernel_config(scratch))
             except PapermillExecutionError as error:
                 if error.ename == "ReprobookError":
                     if not from_store:
@@ -192,9 +204,6 @@ def keep_machine_paths_out(executed: Path) -> None:
 
 
 def command_run(args) -> int:
-    from .device import resolve_device
-    from .runs import FROM_STORE_ENV, RUNS_ENV
-
     if args.all == (args.chapter is not None):
         raise ReprobookError("name one chapter, or --all for every chapter")
     chapters = list(all_chapters().values()) if args.all else [get_chapter(args.chapter)]
@@ -202,6 +211,8 @@ def command_run(args) -> int:
     if args.from_store and args.tier not in ("full", None):
         raise ReprobookError("--from-store re-executes the full tier; leave out --tier or give --tier full")
     if not args.from_store:
+        from .device import resolve_device
+
         resolve_device(args.device)
     seeds = parse_seeds(args.seeds)
     extra = parse_parameters(args.parameter)
@@ -220,6 +231,8 @@ def command_run(args) -> int:
         output_dir.mkdir(parents=True, exist_ok=True)
         written.append(output_dir)
         if args.from_store:      # the chapter's committed seeds, and an error for any that is missing
+            from .runs import FROM_STORE_ENV, RUNS_ENV
+
             os.environ[RUNS_ENV], os.environ[FROM_STORE_ENV] = str(chapter.folder / "runs"), "1"
             try:
                 failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, True)
