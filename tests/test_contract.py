@@ -48,7 +48,7 @@ def test_every_chapter_follows_the_contract():
 def test_the_colab_cell_is_outside_the_records_fingerprint_and_the_preamble_inside(tmp_path):
     shutil.copytree(ROOT / "shared" / "reprobook", tmp_path / "shared" / "reprobook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "replications" / "dagnn", tmp_path / "replications" / "dagnn",
-                    ignore=shutil.ignore_patterns("runs", "records", "figures", "*.ipynb", "kernel-ipc-*", "__pycache__"))
+                    ignore=shutil.ignore_patterns("runs", "records", "figures", "*.ipynb", "__pycache__"))
     source = tmp_path / "replications" / "dagnn" / "dagnn.md"
     text = source.read_text()
     before = notebook_code(source, Sources(tmp_path)).sha256
@@ -65,7 +65,7 @@ def _book_with_gat(root: Path) -> None:
     lines = (ROOT / "book" / "catalogue.tsv").read_text().splitlines()       # the header and GAT's row
     (root / "book" / "catalogue.tsv").write_text("\n".join([lines[0], *[l for l in lines if "\treplicated\tgat\t" in l]]) + "\n")
     shutil.copytree(ROOT / "replications" / "gat", root / "replications" / "gat",
-                    ignore=shutil.ignore_patterns("runs", "*.ipynb", "figures", "kernel-ipc-*", "__pycache__"))
+                    ignore=shutil.ignore_patterns("runs", "*.ipynb", "figures", "__pycache__"))
 
 
 def test_verify_fails_on_a_chapter_missing_from_the_toc_the_catalogue_or_the_bibliography(tmp_path):

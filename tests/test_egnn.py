@@ -157,3 +157,32 @@ def test_model_selection_reads_the_validation_curve_only():
     with torch.no_grad():
         prediction = reloaded(test["x"][None], test["v"][None], test["charges"][None], neighbours(5))
     assert float((prediction - test["target"]).square().mean()) == pytest.approx(run["test_mse"], rel=1e-5)
+
+
+def test_a_cpu_run_stopped_and_resumed_from_its_checkpoint_equals_one_never_stopped(tmp_path, monkeypatch):
+    """Kept every 2 epochs, stopped during epoch 5, resumed from epoch 4: the same numbers, bit for bit."""
+    protocol = egnn_protocol
+    splits = protocol.to_device(tiny_splits(), torch.device("cpu"))
+    cpu, quiet = torch.device("cpu"), (lambda *a: None)
+    monkeypatch.setitem(protocol.CHECKPOINT_EVERY, "cpu", 2)
+    never_stopped = protocol.train("EGNN", [0], splits, cpu, epochs=7, log=quiet, checkpoint=tmp_path / "a.pt")[0]
+    assert not (tmp_path / "a.pt").exists() and never_stopped["resumed_at_epochs"] == []
+
+    shuffles, real_batches = [], protocol.epoch_batches
+
+    def stop_in_epoch_5(*args):
+        shuffles.append(None)
+        if len(shuffles) == 6:
+            raise KeyboardInterrupt
+        return real_batches(*args)
+
+    monkeypatch.setattr(protocol, "epoch_batches", stop_in_epoch_5)
+    with pytest.raises(KeyboardInterrupt):
+        protocol.train("EGNN", [0], splits, cpu, epochs=7, log=quiet, checkpoint=tmp_path / "b.pt")
+    assert torch.load(tmp_path / "b.pt", weights_only=True)["epoch"] == 4
+    monkeypatch.setattr(protocol, "epoch_batches", real_batches)
+    resumed = protocol.train("EGNN", [0], splits, cpu, epochs=7, log=quiet, checkpoint=tmp_path / "b.pt")[0]
+    assert resumed["resumed_at_epochs"] == [4] and resumed["seconds_before_resuming"] > 0
+    assert not (tmp_path / "b.pt").exists()
+    for key in ("test_mse", "val_mse", "best_epoch", "curve_epochs", "val_curve", "test_curve", "best_state"):
+        assert resumed[key] == never_stopped[key], key

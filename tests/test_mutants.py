@@ -28,7 +28,7 @@ def run_tests(copy: Path, tests: list[str]) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory):
     target = tmp_path_factory.mktemp("code")
-    ignore = shutil.ignore_patterns("runs", "records", "figures", "*.ipynb", "__pycache__", "kernel-ipc-*")
+    ignore = shutil.ignore_patterns("runs", "records", "figures", "*.ipynb", "__pycache__")
     for folder in ("shared", "replications", "tests"):
         shutil.copytree(ROOT / folder, target / folder, ignore=ignore)
     for name in ("_toc.yml", "_config.yml"):
