@@ -1,8 +1,11 @@
 """The rendered book as a reader sees it: built, served on localhost, opened in headless Chromium.
 
-Checks that the landing page shows the dashboard and a verdict badge, that a chapter page shows a
-figure and the BibTeX block, that no page raises a JavaScript error, and that no internal link or
-image is broken. Screenshots are saved under _build/test-artifacts/screenshots.
+The browser has a laptop's window (1280 x 800) and no network beyond the local server, as a reader
+offline. Checks that the landing page shows the dashboard and a verdict badge, that a chapter page
+shows a figure, the BibTeX block and its equations typeset by the site's own MathJax, that no table
+is wider than its column, that the catalogue sorts and filters, that no page raises a JavaScript
+error, and that no internal link or image is broken. Screenshots (landing page, catalogue, a chapter)
+are saved under _build/test-artifacts/screenshots.
 """
 import functools
 import http.server
@@ -55,7 +58,9 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,1000"):
+                 "--disable-sync", "--window-size=1280,800",
+                 # offline: every host but the local server fails to resolve
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -73,6 +78,63 @@ def visit(browser, url, screenshot):
               and entry.get("source") in ("javascript", "network") and "127.0.0.1" in entry["message"]
               and "favicon.ico" not in entry["message"]]
     assert not errors, errors
+
+
+def tables_wider_than_their_column(browser) -> list[str]:
+    """Tables of the page's article wider than their column: cut off, or scrolled sideways in the theme's
+    scrollable container."""
+    return browser.execute_script("""
+        const article = document.querySelector("article.bd-article").getBoundingClientRect();
+        return [...document.querySelectorAll("article.bd-article table")].filter(t => t.offsetParent !== null).flatMap(t => {
+            const box = (t.closest(".pst-scrollable-table-container") || t.parentElement).getBoundingClientRect();
+            const wide = t.getBoundingClientRect().right > Math.min(box.right, article.right) + 1;
+            return wide ? [`${(t.innerText || "").slice(0, 60)}: ${Math.round(t.getBoundingClientRect().width)} px in ${Math.round(box.width)} px`] : [];
+        });
+    """)
+
+
+@pytest.mark.parametrize("page", ["book/intro.html", "book/chapters/gat.html", "book/chapters/scan.html",
+                                  "book/catalogue.html", "book/method.html"])
+def test_no_table_is_wider_than_its_column_at_1280_px(site, browser, page):
+    _, base = site
+    browser.get(base + page)
+    assert browser.execute_script("return window.innerWidth") <= 1280
+    assert tables_wider_than_their_column(browser) == []
+
+
+def test_equations_are_typeset_offline_by_the_sites_own_mathjax(site, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    _, base = site
+    visit(browser, base + "book/chapters/dagnn.html", "chapter-dagnn.png")
+    scripts = [s.get_attribute("src") for s in browser.find_elements(By.CSS_SELECTOR, "script[src*=mathjax]")]
+    assert scripts and all(src.startswith(base) for src in scripts), scripts
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "mjx-container"))
+    math = browser.find_elements(By.CSS_SELECTOR, ".math")
+    assert math and all(element.find_elements(By.CSS_SELECTOR, "mjx-container") for element in math)
+    article = browser.find_element(By.CSS_SELECTOR, "article.bd-article").text
+    assert "$$" not in article and "\\begin{" not in article and "\\frac" not in article
+
+
+def test_the_catalogue_sorts_and_filters(site, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+    _, base = site
+    visit(browser, base + "book/catalogue.html", "catalogue.png")
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "table.reprobook-catalogue.dataTable"))
+    visible = lambda: browser.find_elements(By.CSS_SELECTOR, "table.reprobook-catalogue tbody tr")
+    assert len(visible()) == 215
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.CSS_SELECTOR, "table.reprobook-catalogue"))
+    browser.save_screenshot(str(SCREENSHOTS / "catalogue-table.png"))
+    Select(browser.find_element(By.CSS_SELECTOR, "select[aria-label='Filter by status']")).select_by_value("replicated")
+    rows = visible()
+    assert len(rows) == 4 and all("replicated" in row.text for row in rows)
+    browser.save_screenshot(str(SCREENSHOTS / "catalogue-replicated.png"))
+    Select(browser.find_element(By.CSS_SELECTOR, "select[aria-label='Filter by status']")).select_by_value("")
+    year = next(h for h in browser.find_elements(By.CSS_SELECTOR, "table.reprobook-catalogue thead th") if h.text.startswith("Year"))
+    browser.execute_script("arguments[0].click()", year)
+    years = [row.find_elements(By.TAG_NAME, "td")[1].text for row in visible()]
+    assert years == sorted(years) and len(years) == 215
 
 
 def test_landing_page_shows_the_dashboard_and_a_badge(site, browser):

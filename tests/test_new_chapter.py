@@ -57,7 +57,7 @@ def test_the_new_chapter_is_registered_where_the_book_needs_it(made):
     chapters = next(part for part in toc["parts"] if part["caption"] == "Chapters")["chapters"]
     assert chapters[-1] == {"file": "book/chapters/lottery_ticket", "sections": [{"file": "replications/lottery_ticket/lottery_ticket"}]}
     rows = [line.split("\t") for line in (made / "book" / "catalogue.tsv").read_text().splitlines()]
-    assert [row[:3] for row in rows if row[0] == TITLE] == [[TITLE, "planned", "lottery_ticket"]]   # the existing row, not a second one
+    assert [(row[3], row[4]) for row in rows if row[0] == TITLE] == [("ready", "lottery_ticket")]   # the existing row, not a second one
     meta = yaml.safe_load((made / "replications" / "lottery_ticket" / "chapter.yaml").read_text())
     assert meta["authors"] == ["Jonathan Frankle", "Michael Carbin"] and meta["year"] == 2019
 

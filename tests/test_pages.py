@@ -1,11 +1,12 @@
 """The book's generated Markdown (reprobook.pages), tested without Sphinx: every directive's content is
 a pure function of the claims, records and benchmark results."""
 import json
+import re
 import subprocess
 import sys
 
-from reprobook import pages
-from reprobook.chapters import all_chapters
+from reprobook import chapters, pages
+from reprobook.chapters import all_chapters, get_chapter
 
 
 def test_rendering_needs_no_sphinx():
@@ -48,5 +49,22 @@ def test_every_committed_benchmark_result_describes_its_table():
 def test_the_catalogue_counts_every_paper():
     from reprobook.contract import read_catalogue
 
-    first = pages.catalogue_page()[0]
-    assert first.startswith(f"{len(read_catalogue())} papers: ")
+    rows = read_catalogue()
+    lines = pages.catalogue_page()
+    assert lines[0].startswith(f"**{len(rows)} papers:** ")
+    counts = {status: int(n) for n, status in re.findall(r"(\d+) (replicated|ready|reduced|out of scope)", lines[0])}
+    assert sum(counts.values()) == len(rows) and counts == {s: sum(r["status"] == s for r in rows) for s in counts}
+    assert sum(line.startswith("* - ") for line in lines) == len(rows) + 1        # the header and one row per paper
+
+
+def test_the_dashboard_lists_chapters_in_the_books_order_with_each_claims_interval():
+    from reprobook.contract import chapter_order
+    from reprobook.verdicts import claim_results
+
+    dashboard = "\n".join(pages.dashboard())
+    positions = [dashboard.index(get_chapter(c).title) for c in chapter_order()]
+    assert positions == sorted(positions) and len(positions) == len(chapters.all_chapters())
+    for result in claim_results(get_chapter("gat")):
+        line = next(l for l in dashboard.splitlines() if f"`{result.claim.id}`" in l)
+        if result.interval is not None:
+            assert f"(±{result.claim.margin:g})" in line and "[" in line

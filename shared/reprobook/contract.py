@@ -19,7 +19,15 @@ from .paths import repo_root
 
 CATALOGUE = "book/catalogue.tsv"
 BIBLIOGRAPHY = "book/references.bib"
-CATALOGUE_STATUSES = ("replicated", "planned", "out of scope")
+# What the book could do with each paper: replicated (a chapter); ready (its key experiment runs faithfully
+# here: data in the offline mirror or generated, a few CPU-hours or a short GPU run); reduced (substitute
+# data or a smaller scale, named in the reason); out of scope (the reason: data not obtainable, compute
+# beyond one GPU-day, or nothing to rerun).
+CATALOGUE_STATUSES = ("replicated", "ready", "reduced", "out of scope")
+CATALOGUE_FIELDS = ("graph learning", "sequence models", "language", "vision", "generative models", "reinforcement learning",
+                    "theory", "optimisation and training", "probabilistic methods", "physics and geometry",
+                    "audio and speech", "interpretability", "tabular and recommender", "other")
+CATALOGUE_COLUMNS = ["title", "year", "field", "status", "chapter", "experiment", "reason"]
 
 
 def repository_url(root: Path | None = None) -> str:
@@ -46,24 +54,40 @@ def toc_files(root: Path | None = None) -> set[str]:
     return found
 
 
+def chapter_order(root: Path | None = None) -> list[str]:
+    """The chapters' ids in the order of the book's table of contents (pages ``book/chapters/ID``)."""
+    toc = (Path(root or repo_root()) / "_toc.yml").read_text()
+    return list(dict.fromkeys(re.findall(r"file:\s*book/chapters/(\w+)", toc)))
+
+
 def bibtex_keys(root: Path | None = None) -> set[str]:
     return set(re.findall(r"^@\w+\{([^,\s]+),", (Path(root or repo_root()) / BIBLIOGRAPHY).read_text(), flags=re.M))
 
 
 def read_catalogue(root: Path | None = None) -> list[dict]:
-    """``book/catalogue.tsv``: one row per paper the book draws from (title, status, chapter, reason), checked."""
+    """``book/catalogue.tsv``: one row per paper the book draws from (``CATALOGUE_COLUMNS``), checked."""
     root = Path(root or repo_root())
     path = root / CATALOGUE
     with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+        reader = csv.DictReader(handle, delimiter="\t")
+        rows = list(reader)
+    if reader.fieldnames != CATALOGUE_COLUMNS:
+        raise ReprobookError(f"{CATALOGUE}: columns {reader.fieldnames}, expected {CATALOGUE_COLUMNS}")
     chapters = all_chapters(root)
     for number, row in enumerate(rows, start=2):
+        where = f"{CATALOGUE}:{number}"
         if row["status"] not in CATALOGUE_STATUSES:
-            raise ReprobookError(f"{CATALOGUE}:{number}: status {row['status']!r} is not one of {', '.join(CATALOGUE_STATUSES)}")
+            raise ReprobookError(f"{where}: status {row['status']!r} is not one of {', '.join(CATALOGUE_STATUSES)}")
+        if row["field"] not in CATALOGUE_FIELDS:
+            raise ReprobookError(f"{where}: field {row['field']!r} is not one of {', '.join(CATALOGUE_FIELDS)}")
+        if not (row["year"].isdigit() and len(row["year"]) == 4 or row["year"] == "?"):
+            raise ReprobookError(f"{where}: year {row['year']!r}: four digits, or ? when unknown")
         if row["status"] == "replicated" and row["chapter"] not in chapters:
-            raise ReprobookError(f"{CATALOGUE}:{number}: 'replicated' needs an existing chapter id, got {row['chapter']!r}")
-        if row["status"] == "out of scope" and not row["reason"]:
-            raise ReprobookError(f"{CATALOGUE}:{number}: 'out of scope' needs a reason")
+            raise ReprobookError(f"{where}: 'replicated' needs an existing chapter id, got {row['chapter']!r}")
+        if row["status"] != "replicated" and not row["reason"]:
+            raise ReprobookError(f"{where}: {row['status']!r} needs a reason")
+        if not row["experiment"]:
+            raise ReprobookError(f"{where}: the experiment a chapter would run is missing (- when there is nothing to rerun)")
     return rows
 
 

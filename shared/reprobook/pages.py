@@ -5,7 +5,7 @@ renders. No result is typed into prose: every number on a page comes through one
 import re
 
 from .chapters import all_chapters, get_chapter
-from .contract import CATALOGUE_STATUSES, read_catalogue
+from .contract import CATALOGUE_STATUSES, chapter_order, read_catalogue
 from .errors import ReprobookError
 from .notebooks import other_training
 from .paths import repo_root
@@ -19,11 +19,12 @@ def _badge_role(text: str) -> str:
     return f"{{bdg-{BADGE_CLASSES.get(text, 'secondary')}}}`{text}`"
 
 
-def list_table(header: list[str], rows: list[list[str]], widths: str = "auto") -> list[str]:
-    lines = [":::{list-table}", ":header-rows: 1", f":widths: {widths}", ":class: reprobook-table", ""]
-    for row in [header, *rows]:
-        lines.append(f"* - {row[0]}")
-        lines.extend(f"  - {cell}" for cell in row[1:])
+def list_table(header: list[str], rows: list[list[str]], widths: str = "auto", classes: str = "") -> list[str]:
+    lines = [":::{list-table}", ":header-rows: 1", f":widths: {widths}", f":class: reprobook-table{' ' + classes if classes else ''}", ""]
+    for row in [header, *rows]:       # a cell's further lines (paragraphs) are indented under its first
+        cells = [cell.replace("\n", "\n    ") for cell in row]
+        lines.append(f"* - {cells[0]}")
+        lines.extend(f"  - {cell}" for cell in cells[1:])
     return lines + [":::"]
 
 
@@ -45,24 +46,43 @@ def _training_time(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
 
 
+VERDICT_MARKS = {REPRODUCED: "✓", INCONCLUSIVE: "?", NOT_REPRODUCED: "✗"}
+
+
+def _claim_line(result) -> str:
+    """One claim, compactly: its mark, its id, and the interval of ours − paper against its margin."""
+    mark = VERDICT_MARKS.get(result.verdict, "·")
+    if result.claim.compare == "rank" or result.interval is None:
+        detail = "compared by rank" if result.claim.compare == "rank" and result.mean is not None else result.verdict
+    else:
+        interval = format_interval(result).split(", within")[0]
+        detail = f"{interval} (±{result.claim.margin:g})"
+    return f"{mark} `{result.claim.id}` {detail}"
+
+
+def _short_device(description: str) -> str:
+    """``CPU: Intel(R) Xeon(R) ... (1 threads)`` -> ``CPU``; ``cuda: NVIDIA H200`` -> ``NVIDIA H200``."""
+    kind, _, name = description.partition(": ")
+    return "CPU" if kind.lower() == "cpu" else (name or kind)
+
+
 def dashboard() -> list[str]:
-    """The landing page's table: one row per chapter."""
+    """The landing page's table: one row per chapter, in the book's order, each claim on a line of its own
+    with the 95 % interval of ours − paper and its margin (✓ reproduced, ? inconclusive, ✗ not reproduced)."""
+    chapters = all_chapters()
     rows = []
-    for chapter in all_chapters().values():
+    for chapter_id in [*chapter_order(), *sorted(set(chapters) - set(chapter_order()))]:
+        chapter = chapters[chapter_id]
         results = claim_results(chapter)
-        counts = {v: sum(r.verdict == v for r in results) for v in (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED)}
-        not_run = len(results) - sum(counts.values())
         records = [load_record(chapter.record_path(nb, "full")) for nb in chapter.notebooks]
         records = [r for r in records if r]
         when = max((r["started"][:10] for r in records), default="—")
-        device = ", ".join(dict.fromkeys(r["device"] for r in records)) or "—"     # each device once
-        rows.append([_chapter_link(chapter, chapter.title), str(chapter.year), _badge_role(badge(results)),
-                     str(counts[REPRODUCED]), str(counts[INCONCLUSIVE]), str(counts[NOT_REPRODUCED]), str(not_run),
-                     when, device,
-                     _training_time(sum(r.get("compute_seconds", 0.0) for r in records)) if records else "—"])
-    header = ["Paper", "Year", "Verdict", "Reproduced", "Inconclusive", "Not reproduced", "Not run", "Last full run",
-              "Device", "Training time"]
-    return list_table(header, rows)
+        device = ", ".join(dict.fromkeys(_short_device(r["device"]) for r in records)) or "—"
+        hours = _training_time(sum(r.get("compute_seconds", 0.0) for r in records)) if records else "—"
+        rows.append([f"{_chapter_link(chapter, chapter.title)} ({chapter.year})", _badge_role(badge(results)),
+                     "\n\n".join(_claim_line(r) for r in results), f"{when}\n\n{device}, {hours}"])
+    header = ["Paper", "Verdict", "Claims: ours − paper, 95 % interval (margin)", "Last full run"]
+    return list_table(header, rows, widths="25 10 45 20", classes="reprobook-dashboard")
 
 
 def chapter_badge(chapter_id: str) -> list[str]:
@@ -273,25 +293,25 @@ def cite(chapter_id: str, book_url: str) -> list[str]:
 
 
 def catalogue_page() -> list[str]:
-    """The catalogue of papers: counts per status, then one row per paper."""
+    """The catalogue of papers: counts per status and per field, then one row per paper (sortable and
+    filterable in the browser: ``static/catalogue.js``)."""
     rows = read_catalogue()
     chapters = all_chapters()
     counts = {status: sum(r["status"] == status for r in rows) for status in CATALOGUE_STATUSES}
-    lines = [f"{len(rows)} papers: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + ".", ""]
+    fields = sorted({r["field"] for r in rows}, key=lambda f: (-sum(r["field"] == f for r in rows), f))
+    lines = [f"**{len(rows)} papers:** " + ", ".join(f"{n} {status}" for status, n in counts.items()) + ".", "",
+             "**By field:** " + ", ".join(f"{field} {sum(r['field'] == field for r in rows)}" for field in fields) + ".", ""]
     order = {status: i for i, status in enumerate(CATALOGUE_STATUSES)}
     table = []
     for row in sorted(rows, key=lambda r: (order[r["status"]], r["title"].lower())):
         title = row["title"].replace("|", "\\|").replace("$", "")
-        if row["status"] == "replicated":
+        if row["chapter"] in chapters:      # replicated, or a chapter in progress: its page shows what has run
             chapter = chapters[row["chapter"]]
-            title = _chapter_link(chapter, title)
-            status = f"{_badge_role(badge(claim_results(chapter)))} replicated"
-        else:
-            status = row["status"]
-            if row["chapter"] in chapters:      # a chapter in progress: its page already shows what has run
-                title = _chapter_link(chapters[row["chapter"]], title)
-        table.append([title, status, row["reason"] or ""])
-    return lines + list_table(["Paper", "Status", "Note"], table, widths="60 15 25")
+            title = f"{_chapter_link(chapter, title)} {_badge_role(badge(claim_results(chapter)))}"
+        experiment = "" if row["experiment"] == "-" else row["experiment"]
+        table.append([title, row["year"], row["field"], row["status"], experiment, row["reason"]])
+    return lines + list_table(["Paper", "Year", "Field", "Status", "Experiment", "Why this status"], table,
+                              widths="30 6 11 9 22 22", classes="reprobook-catalogue")
 
 
 def benchmark_table(name: str) -> list[str]:

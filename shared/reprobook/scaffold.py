@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .contract import BIBLIOGRAPHY, CATALOGUE, repository_url
+from .contract import BIBLIOGRAPHY, CATALOGUE, CATALOGUE_COLUMNS, repository_url
 from .errors import ReprobookError
 from .notebooks import COLAB_TAG, colab_setup_source
 from .paths import repo_root
@@ -194,16 +194,18 @@ def _add_to_toc(root: Path, chapter: str) -> None:
 
 
 def _add_to_catalogue(root: Path, chapter: str, title: str) -> None:
-    """The paper's catalogue row names the chapter (the row is added, as planned, if the paper is not listed)."""
+    """The paper's catalogue row names the chapter (a row is added if the paper is not listed yet: its
+    triage, year and field are then to be filled in by hand)."""
     path = root / CATALOGUE
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    fields = list(rows[0]) if rows else ["title", "status", "chapter", "reason"]
+    fields = CATALOGUE_COLUMNS
     matching = [row for row in rows if row["title"].strip().lower() == title.strip().lower()]
     if matching:
         matching[0]["chapter"] = chapter
     else:
-        rows.append({"title": title, "status": "planned", "chapter": chapter, "reason": ""})
+        rows.append({"title": title, "year": "?", "field": "other", "status": "ready", "chapter": chapter,
+                     "experiment": "to be named with the chapter's claims", "reason": "added with its chapter, not triaged yet"})
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, delimiter="\t", lineterminator="\n")
         writer.writeheader()

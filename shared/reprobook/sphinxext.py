@@ -1,6 +1,7 @@
 """The Sphinx extension: glue only. Each directive renders the MyST lines of one ``reprobook.pages``
 function and rebuilds its page when claims or records change; the build-finished hooks write the
-results exports (``reprobook.exports``) and clean the written HTML (``reprobook.builtsite``).
+results exports (``reprobook.exports``), copy the scripts the site serves itself (MathJax, DataTables:
+``reprobook.vendored``) and clean the written HTML (``reprobook.builtsite``).
 
 * ``{replication-dashboard}``: one row per chapter (the landing page).
 * ``{replication-badge} CHAPTER``: the chapter's verdict badge and a one-line summary.
@@ -11,6 +12,7 @@ results exports (``reprobook.exports``) and clean the written HTML (``reprobook.
 * ``{benchmark-result} NAME``: the table a benchmark script wrote into ``benchmarks/results/NAME.json``.
 * ``{ours}`CHAPTER:KEY[:runs|:n]` ``: one measured number in running prose (``pages.measured_value``).
 """
+import shutil
 from pathlib import Path
 
 from docutils import nodes
@@ -22,6 +24,10 @@ from .builtsite import drop_duplicate_inline_scripts
 from .errors import ReprobookError
 from .exports import write_exports
 from .paths import repo_root
+from .vendored import DATATABLES_STYLE, MATHJAX_PATH, copy_vendored
+
+STATIC = Path(__file__).parent / "static"
+CATALOGUE_PAGE = "book/catalogue"
 
 
 def _dependencies(env) -> None:
@@ -57,14 +63,32 @@ class Ours(SphinxRole):
             return [nodes.problematic(self.rawtext, self.rawtext)], [message]
 
 
+def _configure(app, config) -> None:
+    # equations typeset by the site's own MathJax, so that a page read or built offline shows them
+    config.mathjax_path = MATHJAX_PATH
+
+
+def _page_scripts(app, pagename, templatename, context, doctree) -> None:
+    if pagename == CATALOGUE_PAGE:
+        app.add_css_file(DATATABLES_STYLE)
+        app.add_js_file("catalogue.js", type="module")
+
+
 def _after_build(app, exception) -> None:
     if exception is None and app.builder.format == "html":
+        static = Path(app.outdir) / "_static"
+        copy_vendored(static)
+        for path in STATIC.iterdir():       # copied each time: Sphinx keeps what an earlier build copied
+            shutil.copyfile(path, static / path.name)
         write_exports(Path(app.outdir))
         drop_duplicate_inline_scripts(Path(app.outdir))
 
 
 def setup(app):
+    app.connect("config-inited", _configure)
+    app.connect("html-page-context", _page_scripts)
     app.connect("build-finished", _after_build)
+    app.add_css_file("reprobook.css")
     app.add_directive("replication-dashboard", _directive(pages.dashboard))
     app.add_directive("replication-badge", _directive(pages.chapter_badge, 1))
     app.add_directive("replication-claims", _directive(pages.claims_table, 1))
