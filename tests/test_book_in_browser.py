@@ -228,3 +228,19 @@ def test_no_page_names_a_folder_of_the_machine_or_how_the_book_was_made(site):
         text = page.read_text(errors="replace")
         found += [f"{page.relative_to(html)}: {m.group(0)}" for m in (*machine.finditer(text), *production.finditer(text))]
     assert not found, found[:10]
+
+
+@pytest.mark.parametrize("page", ["book/intro.html", "book/chapters/gat.html"])
+def test_no_serious_accessibility_violation(site, browser, page):
+    """axe-core (shipped by axe-selenium-python) on the landing page and a chapter: no violation whose
+    impact is serious or critical (contrast of badges, images without alt text, tables without headers, ...)."""
+    from axe_selenium_python import Axe
+    _, base = site
+    browser.get(base + page)
+    axe = Axe(browser)
+    axe.inject()
+    browser.set_script_timeout(60)
+    results = axe.run(options="{resultTypes: ['violations']}")
+    serious = [f"{v['id']} ({v['impact']}): {v['help']}; e.g. {v['nodes'][0]['html'][:120]}"
+               for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, "\n".join(serious)
