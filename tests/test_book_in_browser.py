@@ -94,7 +94,7 @@ def tables_wider_than_their_column(browser) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["book/intro.html", "book/chapters/gat.html", "book/chapters/scan.html",
-                                  "book/catalogue.html", "book/method.html"])
+                                  "book/catalogue.html", "book/method.html", "book/status.html"])
 def test_no_table_is_wider_than_its_column_at_1280_px(site, browser, page):
     _, base = site
     browser.get(base + page)
@@ -155,6 +155,10 @@ def test_chapter_page_shows_claims_figure_and_bibtex(site, browser):
     figure = browser.find_element(By.CSS_SELECTOR, "figure img")
     browser.execute_script("arguments[0].scrollIntoView();", figure)
     assert figure.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", figure) > 0
+    rerun = browser.find_element(By.CSS_SELECTOR, "div.admonition.tip")
+    assert "Rerun this chapter" in rerun.text and "reprobook run gat --tier full --device auto" in rerun.text
+    browser.execute_script("arguments[0].scrollIntoView();", rerun)
+    browser.save_screenshot(str(SCREENSHOTS / "chapter-gat-rerun.png"))
     bibtex = [b for b in browser.find_elements(By.CSS_SELECTOR, "div.highlight-bibtex pre") if "@" in b.text]
     assert len(bibtex) == 2 and "reprobook-gat" in bibtex[0].text
     browser.execute_script("arguments[0].scrollIntoView();", bibtex[0])
@@ -244,3 +248,15 @@ def test_no_serious_accessibility_violation(site, browser, page):
     serious = [f"{v['id']} ({v['impact']}): {v['help']}; e.g. {v['nodes'][0]['html'][:120]}"
                for v in results["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, "\n".join(serious)
+
+
+def test_the_status_page_lists_every_notebook_with_its_record_state(site, browser):
+    from selenium.webdriver.common.by import By
+    from reprobook.chapters import all_chapters
+    _, base = site
+    visit(browser, base + "book/status.html", "status.png")
+    text = browser.find_element(By.CSS_SELECTOR, "table.reprobook-table").text
+    for chapter in all_chapters().values():
+        for notebook in chapter.notebooks:
+            assert f"{chapter.id}/{notebook}" in text
+    assert "current" in text

@@ -4,9 +4,12 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from reprobook import chapters, pages
 from reprobook.chapters import all_chapters, get_chapter
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_rendering_needs_no_sphinx():
@@ -68,3 +71,21 @@ def test_the_dashboard_lists_chapters_in_the_books_order_with_each_claims_interv
         line = next(l for l in dashboard.splitlines() if f"`{result.claim.id}`" in l)
         if result.interval is not None:
             assert f"(±{result.claim.margin:g})" in line and "[" in line
+
+
+def test_the_rerun_box_gives_both_tiers_commands_and_the_measured_time_per_device():
+    box = "\n".join(pages.rerun_box("gat"))
+    for command in ("reprobook run gat --tier smoke", "reprobook run gat --tier full --device auto", "reprobook run gat --from-store"):
+        assert command in box
+    runs = sum(len(json.loads(p.read_text())["runs"]) for p in (ROOT / "replications/gat/records").glob("*-full.json"))
+    assert re.search(rf"on a CPU: [\d.]+ (h|min) of training over {runs} runs", box), box
+    assert "on a GPU: not measured" in box or "on a GPU: " in box
+    assert "on a CPU: not measured" in "\n".join(pages.rerun_box("egnn"))
+
+
+def test_the_status_page_has_a_row_per_notebook_saying_whether_its_record_is_current():
+    status = "\n".join(pages.execution_status())
+    for chapter in all_chapters().values():
+        for notebook in chapter.notebooks:
+            assert f"{chapter.id}/{notebook}" in status
+    assert "`current`" in status and "`not run yet`" in status       # GAT's record; EGNN has none

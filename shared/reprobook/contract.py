@@ -27,6 +27,8 @@ CATALOGUE_STATUSES = ("replicated", "ready", "reduced", "out of scope")
 CATALOGUE_FIELDS = ("graph learning", "sequence models", "language", "vision", "generative models", "reinforcement learning",
                     "theory", "optimisation and training", "probabilistic methods", "physics and geometry",
                     "audio and speech", "interpretability", "tabular and recommender", "other")
+# What every chapter page shows, each rendered from the claims and records (reprobook.pages).
+PAGE_DIRECTIVES = ("replication-badge", "replication-claims", "replication-rerun", "replication-runtime", "replication-cite")
 CATALOGUE_COLUMNS = ["title", "year", "field", "status", "chapter", "experiment", "reason"]
 
 
@@ -130,8 +132,11 @@ def contract_problems(chapter, root: Path | None = None) -> list[str]:
     for entry in [chapter.page] + [f"replications/{chapter.id}/{notebook}" for notebook in chapter.notebooks]:
         if entry not in toc:
             problems.append(f"{chapter.id}: {entry} is not in _toc.yml")
-    if not (root / f"{chapter.page}.md").is_file():
+    page = root / f"{chapter.page}.md"
+    if not page.is_file():
         problems.append(f"{chapter.id}: its page {chapter.page}.md is missing")
+    elif missing := [name for name in PAGE_DIRECTIVES if f"```{{{name}}} {chapter.id}\n" not in page.read_text()]:
+        problems.append(f"{chapter.id}: its page {chapter.page}.md lacks the directive(s) {', '.join(missing)}")
     if not any(row["chapter"] == chapter.id for row in read_catalogue(root)):
         problems.append(f"{chapter.id}: no row of {CATALOGUE} names it (column chapter)")
     if chapter.bibtex not in bibtex_keys(root):

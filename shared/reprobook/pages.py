@@ -292,6 +292,67 @@ def cite(chapter_id: str, book_url: str) -> list[str]:
             "The original paper:", "", "```bibtex", bibtex_entry(chapter.bibtex, bib), "```"]
 
 
+def _measured_training(chapter) -> dict[str, tuple[float, int]]:
+    """Training time of the runs behind a chapter's full-tier records, per kind of device (``CPU``,
+    ``GPU``): (seconds summed over runs, runs), read from each run's seed file in the chapter's store."""
+    import json
+
+    from .runs import protocol_folder
+
+    measured = {}
+    for notebook in chapter.notebooks:
+        record = load_record(chapter.record_path(notebook, "full"))
+        for run in (record or {}).get("runs", []):
+            path = protocol_folder(run["protocol"], chapter.folder / "runs") / run["key"] / f"seed-{run['seed']}.json"
+            if path.is_file():
+                seed = json.loads(path.read_text())
+                kind = "CPU" if seed["provenance"]["device"].lower().startswith("cpu") else "GPU"
+                seconds, runs = measured.get(kind, (0.0, 0))
+                measured[kind] = (seconds + seed["train_seconds"] + seed.get("seconds_before_resuming", 0.0), runs + 1)
+    return measured
+
+
+def rerun_box(chapter_id: str) -> list[str]:
+    """A box on the chapter page: the commands for both tiers, and the full tier's measured training time
+    on a CPU and on a GPU (from the seed files behind its records)."""
+    chapter = get_chapter(chapter_id)
+    measured = _measured_training(chapter)
+    times = [f"on a {kind}: " + (f"{_training_time(measured[kind][0])} of training over {measured[kind][1]} runs"
+                                 if kind in measured else "not measured") for kind in ("CPU", "GPU")]
+    return [":::{admonition} Rerun this chapter", ":class: tip", "",
+            "From the repository's root, after `bash scripts/setup.sh`:", "", "```bash",
+            f".venv/bin/reprobook run {chapter.id} --tier smoke                # seconds to minutes on a CPU: the code path",
+            f".venv/bin/reprobook run {chapter.id} --tier full --device auto   # the paper's protocol",
+            f".venv/bin/reprobook run {chapter.id} --from-store                # our committed runs, re-executed: trains nothing",
+            "```", "",
+            f"The full tier, as measured for this book: {'; '.join(times)}. One run trains at a time per "
+            "process; finished runs are kept, so an interrupted full tier continues where it stopped.", ":::"]
+
+
+def execution_status() -> list[str]:
+    """Every notebook's last full-tier run: date, device, wall time, library versions, and whether its
+    record is current (made by today's code)."""
+    from .verdicts import record_problems
+
+    chapters = all_chapters()
+    rows = []
+    for chapter_id in [*chapter_order(), *sorted(set(chapters) - set(chapter_order()))]:
+        chapter = chapters[chapter_id]
+        for notebook in chapter.notebooks:
+            record = load_record(chapter.record_path(notebook, "full"))
+            name = _chapter_link(chapter, f"{chapter.id}/{notebook}")
+            if record is None:
+                rows.append([name, "—", "—", "—", "—", "{bdg-secondary}`not run yet`"])
+                continue
+            versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items() if k != "reprobook")
+            current = "{bdg-danger}`stale`" if record_problems(chapter, notebook) else "{bdg-success}`current`"
+            hours = _training_time(record.get("compute_seconds", 0.0))
+            rows.append([name, record["started"][:10], _short_device(record["device"]),
+                         f"{_training_time(record['wall_seconds'])} (training {hours})", versions, current])
+    return list_table(["Notebook", "Last full run", "Device", "Wall time", "Versions", "Record"], rows,
+                      widths="22 12 10 20 26 10")
+
+
 def catalogue_page() -> list[str]:
     """The catalogue of papers: counts per status and per field, then one row per paper (sortable and
     filterable in the browser: ``static/catalogue.js``)."""

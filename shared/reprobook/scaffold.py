@@ -147,14 +147,11 @@ Each claim's verdict in words: the gap, its interval, and the likely reason wher
 
 ## Runtime and hardware
 
-```{{replication-runtime}} {chapter}
+```{{replication-rerun}} {chapter}
 ```
 
-## Rerun it
-
-`reprobook run {chapter} --tier full` executes the notebook with the paper's protocol and writes its
-record; `--device cuda` runs it on a GPU. `reprobook verify {chapter}` checks the record against the
-claims.
+```{{replication-runtime}} {chapter}
+```
 
 ## Cite this replication
 

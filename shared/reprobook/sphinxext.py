@@ -9,6 +9,8 @@ results exports (``reprobook.exports``), copy the scripts the site serves itself
 * ``{replication-runtime} CHAPTER``: device, versions, commit, wall time of the full-tier records.
 * ``{replication-cite} CHAPTER``: BibTeX for our chapter and for the original paper.
 * ``{paper-catalogue}``: every paper the book draws from (``book/catalogue.tsv``).
+* ``{replication-rerun} CHAPTER``: a box with the commands for both tiers and the measured training time.
+* ``{execution-status}``: every notebook's last full-tier run, and whether its record is current.
 * ``{benchmark-result} NAME``: the table a benchmark script wrote into ``benchmarks/results/NAME.json``.
 * ``{ours}`CHAPTER:KEY[:runs|:n]` ``: one measured number in running prose (``pages.measured_value``).
 """
@@ -95,6 +97,8 @@ def setup(app):
     app.add_directive("replication-runtime", _directive(pages.runtime, 1))
     app.add_directive("replication-cite", _directive(pages.cite, 1))
     app.add_directive("paper-catalogue", _directive(pages.catalogue_page))
+    app.add_directive("replication-rerun", _directive(pages.rerun_box, 1))
+    app.add_directive("execution-status", _directive(pages.execution_status))
     app.add_directive("benchmark-result", _directive(pages.benchmark_table, 1))
     app.add_role("ours", Ours())
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
