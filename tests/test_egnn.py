@@ -6,6 +6,7 @@ import torch
 import egnn_protocol
 import nbody
 from egnn_model import EGNN, GNN, MODELS, RadialField, equivariance_error, neighbours, random_orthogonal
+from reprobook.errors import ReprobookError
 from reprobook.seeding import generator_for
 
 
@@ -186,3 +187,11 @@ def test_a_cpu_run_stopped_and_resumed_from_its_checkpoint_equals_one_never_stop
     assert not (tmp_path / "b.pt").exists()
     for key in ("test_mse", "val_mse", "best_epoch", "curve_epochs", "val_curve", "test_curve", "best_state"):
         assert resumed[key] == never_stopped[key], key
+
+
+def test_background_training_jobs_name_a_model_and_seeds():
+    import egnn_train_runs
+    assert egnn_train_runs.parse_job("Radial Field:0-1") == [("Radial Field", 0), ("Radial Field", 1)]
+    assert egnn_train_runs.parse_job("EGNN:3") == [("EGNN", 3)]
+    with pytest.raises(ReprobookError, match="MODEL:SEEDS"):
+        egnn_train_runs.parse_job("SE(3)-Transformer:0")

@@ -12,10 +12,7 @@ finds every seed in the run store and only evaluates its figures and record. A j
         addprim_jump:overall-best:0-4 "addprim_turn_left:top: turn left:0-4"
 """
 import argparse
-import multiprocessing
 import os
-import signal
-import sys
 import time
 
 import torch
@@ -24,6 +21,7 @@ import seq2seq_runs
 from scan_protocol import ARCHITECTURES, PAPER_PROTOCOL
 from reprobook.cli import parse_seeds
 from reprobook.errors import ReprobookError
+from reprobook.jobs import run_in_processes
 from scan_data import SPLITS
 
 
@@ -59,11 +57,7 @@ def main() -> None:
         jobs = [(*job, args.updates) for text in args.jobs for job in parse_job(text)]
     except ReprobookError as error:
         parser.error(str(error))
-    # A plain `kill` of this process would leave its workers running: leave through the pool's exit instead.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped: the runs in progress are lost, finished ones are stored"))
-    with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
-        for line in pool.imap_unordered(train, jobs):
-            print(time.strftime("%H:%M"), line, flush=True)
+    run_in_processes(train, jobs, args.workers)
 
 
 if __name__ == "__main__":
