@@ -12,15 +12,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """
-@inproceedings{frankle2019lottery,
-  title = {The Lottery Ticket Hypothesis: Finding Sparse, Trainable Neural Networks},
-  author = {Frankle, Jonathan and Carbin, Michael},
-  booktitle = {International Conference on Learning Representations},
-  year = {2019},
-  url = {https://openreview.net/forum?id=rJl-b3RcF7}
+@inproceedings{vinyals2015pointer,
+  title = {Pointer Networks},
+  author = {Vinyals, Oriol and Fortunato, Meire and Jaitly, Navdeep},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2015},
+  url = {https://arxiv.org/abs/1506.03134}
 }
 """
-TITLE = "The Lottery Ticket Hypothesis: Finding Sparse, Trainable Neural Networks"
+# A paper of the catalogue that has no chapter yet (a test of its own for when it gets one).
+TITLE = "Pointer Networks"
 
 
 def reprobook(*args, cwd, env=None):
@@ -47,7 +48,7 @@ def copy(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def made(copy):
-    code, out, err = reprobook("new", "lottery_ticket", "--title", TITLE, "--bibtex-key", "frankle2019lottery", cwd=copy)
+    code, out, err = reprobook("new", "pointer_networks", "--title", TITLE, "--bibtex-key", "vinyals2015pointer", cwd=copy)
     assert code == 0, err
     return copy
 
@@ -55,22 +56,22 @@ def made(copy):
 def test_the_new_chapter_is_registered_where_the_book_needs_it(made):
     toc = yaml.safe_load((made / "_toc.yml").read_text())
     chapters = next(part for part in toc["parts"] if part["caption"] == "Chapters")["chapters"]
-    assert chapters[-1] == {"file": "book/chapters/lottery_ticket", "sections": [{"file": "replications/lottery_ticket/lottery_ticket"}]}
+    assert chapters[-1] == {"file": "book/chapters/pointer_networks", "sections": [{"file": "replications/pointer_networks/pointer_networks"}]}
     rows = [line.split("\t") for line in (made / "book" / "catalogue.tsv").read_text().splitlines()]
-    assert [(row[3], row[4]) for row in rows if row[0] == TITLE] == [("ready", "lottery_ticket")]   # the existing row, not a second one
-    meta = yaml.safe_load((made / "replications" / "lottery_ticket" / "chapter.yaml").read_text())
-    assert meta["authors"] == ["Jonathan Frankle", "Michael Carbin"] and meta["year"] == 2019
+    assert [(row[3], row[4]) for row in rows if row[0] == TITLE] == [("ready", "pointer_networks")]   # the existing row, not a second one
+    meta = yaml.safe_load((made / "replications" / "pointer_networks" / "chapter.yaml").read_text())
+    assert meta["authors"] == ["Oriol Vinyals", "Meire Fortunato", "Navdeep Jaitly"] and meta["year"] == 2015
 
 
 def test_the_new_chapter_passes_its_tests_its_smoke_tier_and_verify(made, tmp_path):
     env = os.environ | {"REPROBOOK_RUNS": str(tmp_path / "runs")}
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_lottery_ticket.py"],
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_pointer_networks.py"],
                            cwd=made, capture_output=True, text=True, env=env)
     assert tests.returncode == 0, tests.stdout[-2000:]
-    code, out, err = reprobook("run", "lottery_ticket", "--device", "cpu", "--output-dir", str(tmp_path / "smoke"), cwd=made, env=env)
+    code, out, err = reprobook("run", "pointer_networks", "--device", "cpu", "--output-dir", str(tmp_path / "smoke"), cwd=made, env=env)
     assert code == 0, err
-    assert (tmp_path / "smoke" / "records" / "lottery_ticket-smoke.json").is_file()
-    code, out, err = reprobook("verify", "lottery_ticket", cwd=made, env=env)
+    assert (tmp_path / "smoke" / "records" / "pointer_networks-smoke.json").is_file()
+    code, out, err = reprobook("verify", "pointer_networks", cwd=made, env=env)
     assert code == 0, out + err
 
 
@@ -79,8 +80,8 @@ def test_the_book_builds_with_the_new_chapter(made):
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     build = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "-q"], cwd=made, capture_output=True, text=True)
     assert build.returncode == 0, (build.stdout + build.stderr)[-3000:]
-    page = (made / "_build" / "html" / "book" / "chapters" / "lottery_ticket.html").read_text()
-    assert "The Lottery Ticket Hypothesis" in page and "not run" in page
+    page = (made / "_build" / "html" / "book" / "chapters" / "pointer_networks.html").read_text()
+    assert "Pointer Networks" in page and "not run" in page
 
 
 @pytest.mark.parametrize("args, message", [
