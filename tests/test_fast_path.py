@@ -5,8 +5,6 @@ drops out only the non-zero input features and keeps early stopping on the devic
 dense, one-seed-at-a-time GAT written out independently, drawing the same random numbers in the
 same order, must give the same logits, losses and parameter updates over the first epochs.
 """
-import copy
-
 import pytest
 import torch
 import torch.nn.functional as F

@@ -52,7 +52,6 @@ def test_a_seed_whose_commit_is_unknown_stays_and_is_named(tmp_path):
 
 
 def test_a_seed_under_a_key_that_is_not_its_own_is_refused(tmp_path):
-    result = json.loads(a_committed_seed().read_text())
     path = tmp_path / "scan" / "protocol" / "0123456789abcdef" / "seed-0.json"
     path.parent.mkdir(parents=True)
     shutil.copy(a_committed_seed(), path)
