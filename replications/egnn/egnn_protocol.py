@@ -10,8 +10,8 @@ replayed, since these models are far too small to keep a GPU busy one kernel lau
 arithmetic is the same as the eager step the CPU runs.
 
 On a CPU one run takes hours (measured on 2026-12-02: about 1.9 s per epoch for the GNN and 2.4 s for
-EGNN on one core, so 5 to 7 hours for 10,000 epochs), longer than a working session of the machine that
-trains it. So a CPU run keeps its whole state (weights, Adam's moments, its random generators, its best
+EGNN on one core, so 5 to 7 hours for 10,000 epochs), and a run that long may well be stopped before
+it ends. So a CPU run keeps its whole state (weights, Adam's moments, its random generators, its best
 state and curves) every ``CHECKPOINT_EVERY`` epochs in the run store beside its seed file, and a rerun
 continues from there with the same arithmetic, as if it had never stopped.
 """

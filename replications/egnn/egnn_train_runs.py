@@ -8,8 +8,6 @@ a run continues from its last checkpoint (every 250 epochs) when the script or t
 
     REPROBOOK_RUNS=replications/egnn/runs python replications/egnn/egnn_train_runs.py EGNN:0 GNN:0 "Radial Field:0" Linear:0
 """
-import argparse
-import os
 import time
 
 import torch
@@ -19,7 +17,7 @@ from egnn_protocol import run_protocol
 from nbody import SplitSizes, dataset
 from reprobook.cli import parse_seeds
 from reprobook.errors import ReprobookError
-from reprobook.jobs import run_in_processes
+from reprobook.jobs import command_line, run_in_processes
 
 
 def parse_job(text: str) -> list[tuple[str, int]]:
@@ -40,15 +38,8 @@ def train(job: tuple[str, int]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("jobs", nargs="+", help="MODEL:SEEDS")
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
-    args = parser.parse_args()
-    try:
-        jobs = [job for text in args.jobs for job in parse_job(text)]
-    except ReprobookError as error:
-        parser.error(str(error))
-    run_in_processes(train, jobs, args.workers)
+    args = command_line(__doc__.splitlines()[0], "MODEL:SEEDS", parse_job)
+    run_in_processes(train, args.jobs, args.workers)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ finds every seed in the run store and only evaluates its figures and record. A j
     REPROBOOK_RUNS=replications/scan/runs python replications/scan/train_runs.py \\
         addprim_jump:overall-best:0-4 "addprim_turn_left:top: turn left:0-4"
 """
-import argparse
-import os
 import time
 
 import torch
@@ -21,7 +19,7 @@ import seq2seq_runs
 from scan_protocol import ARCHITECTURES, PAPER_PROTOCOL
 from reprobook.cli import parse_seeds
 from reprobook.errors import ReprobookError
-from reprobook.jobs import run_in_processes
+from reprobook.jobs import command_line, run_in_processes
 from scan_data import SPLITS
 
 
@@ -48,16 +46,9 @@ def train(job: tuple[str, str, int, bool, int | None]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("jobs", nargs="+", help="SPLIT:ARCHITECTURE:SEEDS[:oracle]")
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--updates", type=int, help="the notebooks' smoke tier: 100; default: the paper's 100,000")
-    args = parser.parse_args()
-    try:
-        jobs = [(*job, args.updates) for text in args.jobs for job in parse_job(text)]
-    except ReprobookError as error:
-        parser.error(str(error))
-    run_in_processes(train, jobs, args.workers)
+    args = command_line(__doc__.splitlines()[0], "SPLIT:ARCHITECTURE:SEEDS[:oracle]", parse_job, lambda parser: parser.add_argument(
+        "--updates", type=int, help="the notebooks' smoke tier: 100; default: the paper's 100,000"))
+    run_in_processes(train, [(*job, args.updates) for job in args.jobs], args.workers)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,30 @@
 """Background training jobs in parallel processes, one thread each, for a chapter's notebook to read
 back from the run store: a chapter's ``train_runs.py`` says what a job is and how it trains."""
+import argparse
 import multiprocessing
+import os
 import signal
 import sys
 import time
 from typing import Callable, Iterable
+
+from .errors import ReprobookError
+
+
+def command_line(description: str, job_help: str, parse_job: Callable, add_options=None) -> argparse.Namespace:
+    """The script's arguments: jobs (each text parsed by ``parse_job`` into a list of jobs), ``--workers``
+    (default: every core) and the script's own options; a malformed job is a usage error (exit 2)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("jobs", nargs="+", help=job_help)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    if add_options:
+        add_options(parser)
+    args = parser.parse_args()
+    try:
+        args.jobs = [job for text in args.jobs for job in parse_job(text)]
+    except ReprobookError as error:
+        parser.error(str(error))
+    return args
 
 
 def run_in_processes(train: Callable, jobs: Iterable, workers: int) -> None:
