@@ -93,3 +93,10 @@ def test_bad_input_gets_one_line_and_exit_2(args, message):
     code, out, err = reprobook(*args, cwd=ROOT)
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not (ROOT / "replications" / "lottery").exists()
+
+
+def test_the_scaffold_cites_two_authors_by_name_and_more_with_et_al():
+    from reprobook.scaffold import short_authors
+
+    assert short_authors(["Jonathan Frankle", "Michael Carbin"]) == "Frankle and Carbin"
+    assert short_authors(["Meng Liu", "Hongyang Gao", "Shuiwang Ji"]) == "Liu et al."

@@ -89,3 +89,12 @@ def test_the_status_page_has_a_row_per_notebook_saying_whether_its_record_is_cur
         for notebook in chapter.notebooks:
             assert f"{chapter.id}/{notebook}" in status
     assert "`current`" in status and "`not run yet`" in status       # GAT's record; EGNN has none
+
+
+def test_a_run_that_a_record_asked_for_twice_counts_once():
+    """A chapter whose rounds build on earlier rounds asks the store for a seed again: one run, trained once."""
+    asked = [{"protocol": "p/round-0", "key": "k", "seed": 0, "trained": True, "earlier_attempts": 0},
+             {"protocol": "p/round-1", "key": "k1", "seed": 0, "trained": True, "earlier_attempts": 0},
+             {"protocol": "p/round-0", "key": "k", "seed": 0, "trained": False, "earlier_attempts": 0}]
+    assert pages.distinct_runs(asked) == asked[:2]
+    assert pages.runs_started(asked).startswith("runs behind this record: 2, of which 2 trained by this execution")

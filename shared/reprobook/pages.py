@@ -164,8 +164,17 @@ def trained_by(record: dict) -> list[str]:
     return [f"{n} run(s) trained on {machine}, at commit(s) {', '.join(commits_on[machine])}" for machine, n in runs_on.items()]
 
 
+def distinct_runs(runs: list[dict]) -> list[dict]:
+    """Each run of a record once: a chapter whose rounds build on earlier rounds asks for a seed again."""
+    first = {}
+    for run in runs:
+        first.setdefault((run["protocol"], run["key"], run["seed"]), run)
+    return list(first.values())
+
+
 def runs_started(runs: list[dict]) -> str:
     """How many runs the record's execution asked the run store for, and what became of them."""
+    runs = distinct_runs(runs)
     trained = sum(r["trained"] for r in runs)
     attempts = sum(r["earlier_attempts"] for r in runs)
     return (f"runs behind this record: {len(runs)}, of which {trained} trained by this execution and "
@@ -302,7 +311,7 @@ def _measured_training(chapter) -> dict[str, tuple[float, int]]:
     measured = {}
     for notebook in chapter.notebooks:
         record = load_record(chapter.record_path(notebook, "full"))
-        for run in (record or {}).get("runs", []):
+        for run in distinct_runs((record or {}).get("runs", [])):
             path = protocol_folder(run["protocol"], chapter.folder / "runs") / run["key"] / f"seed-{run['seed']}.json"
             if path.is_file():
                 seed = json.loads(path.read_text())

@@ -23,6 +23,12 @@ from .schema import CHAPTER_SCHEMA, CLAIM_SCHEMA, requirement
 CHAPTER_ID = re.compile(r"[a-z][a-z0-9_]*")
 
 
+def short_authors(authors: list[str]) -> str:
+    """How a text cites the authors: "Lake and Baroni" for two, "Liu et al." for more."""
+    surnames = [name.split()[-1] for name in authors]
+    return " and ".join(surnames) if len(surnames) <= 2 else f"{surnames[0]} et al."
+
+
 def bibtex_fields(key: str, root: Path) -> dict:
     """The fields of ``key``'s entry in the bibliography, braces and TeX accents left as they are."""
     text = (root / BIBLIOGRAPHY).read_text()
@@ -234,7 +240,7 @@ def new_chapter(chapter: str, title: str, bibtex_key: str, root: Path | None = N
                root / "book" / "chapters" / f"{chapter}.md", root / "tests" / f"test_{chapter}.py", folder / "mutants.yaml"]
     written[0].write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=200))
     written[1].write_text(_claims_file(chapter))
-    cite_short = f"{meta['authors'][0].split()[-1]} et al. ({meta['year']})"
+    cite_short = f"{short_authors(meta['authors'])} ({meta['year']})"
     written[2].write_text(NOTEBOOK.format(title=meta["title"], cite_short=cite_short, chapter=chapter, colab_tag=COLAB_TAG,
                                           colab=colab_setup_source(chapter, repository_url(root))))
     jupytext.write(jupytext.read(written[2]), written[3])        # the unexecuted pair, until the full tier runs
