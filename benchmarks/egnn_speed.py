@@ -12,7 +12,6 @@ are timed alternately. Prints seconds per run-epoch and their ratio; writes a JS
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -23,7 +22,7 @@ sys.path.insert(0, str(CHAPTER))
 
 import nbody  # noqa: E402
 from egnn_model import MODELS, neighbours  # noqa: E402
-from benchmark_results import machine, write_result  # noqa: E402
+from benchmark_results import machine, timed, write_result  # noqa: E402
 from reprobook.device import resolve_device  # noqa: E402
 from reprobook.seeding import generator_for  # noqa: E402
 
@@ -52,16 +51,6 @@ def plain_run(model: str, splits: dict, device, epochs: int) -> None:
                     for batch in torch.arange(split["x"].shape[0], device=device).split(h["batch_size"]):
                         prediction = net(split["x"][batch][None], split["v"][batch][None], split["charges"][batch][None], others)
                         total += (prediction - split["target"][batch][None]).square().mean().item() * len(batch)
-
-
-def timed(function) -> float:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    began = time.perf_counter()
-    function()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - began
 
 
 def table(result: dict) -> dict:

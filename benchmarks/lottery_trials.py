@@ -13,7 +13,6 @@ iterations and their ratio; writes a JSON result.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "replications" / "lottery_ticket"))
 
-from benchmark_results import machine, write_result  # noqa: E402
+from benchmark_results import machine, timed, write_result  # noqa: E402
 from lottery_data import mnist_splits  # noqa: E402
 from lottery_model import LAYER_SIZES, full_masks, initial_weights, prune  # noqa: E402
 from lottery_protocol import hyperparameters, stream, train  # noqa: E402
@@ -65,16 +64,6 @@ def plain_trial(theta0: list[torch.Tensor], masks: list[torch.Tensor], splits: d
         if (iteration + 1) % h["eval_every"] == 0:
             with torch.no_grad():
                 F.cross_entropy(forward(x_val), y_val).item()
-
-
-def timed(function) -> float:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    began = time.perf_counter()
-    function()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - began
 
 
 def table(result: dict) -> dict:
