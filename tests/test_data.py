@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import mirror_has
-from reprobook import data
+from reprobook import data, mnist
 from reprobook.chapters import repo_root
 from reprobook.errors import ReprobookError
 
@@ -94,3 +94,29 @@ def test_pubmed_is_pinned_so_only_a_missing_file_stops_it(tmp_path, monkeypatch)
     assert all(f"Planetoid/PubMed/raw/ind.pubmed.{suffix}" in data.PINNED_SHA256 for suffix in data.PLANETOID_SUFFIXES)
     with pytest.raises(ReprobookError, match="ind.pubmed.x: not in the offline mirror"):
         data.planetoid("PubMed")
+
+
+def test_a_missing_mnist_file_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPROBOOK_OFFLINE_MIRROR", str(tmp_path / "empty-mirror"))
+    with pytest.raises(ReprobookError, match="missing data file MNIST/raw/train-labels-idx1-ubyte"):
+        mnist.mnist_file("train-labels-idx1-ubyte")
+
+
+def test_a_corrupt_cached_mnist_file_is_fetched_again(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror" / "MNIST" / "raw"
+    mirror.mkdir(parents=True)
+    good = b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x03"      # an IDX label file of two labels
+    (mirror / "tiny").write_bytes(good)
+    monkeypatch.setitem(mnist.MNIST_SHA256, "tiny", hashlib.sha256(good).hexdigest())
+    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPROBOOK_OFFLINE_MIRROR", str(tmp_path / "mirror"))
+    cached = tmp_path / "cache" / "MNIST" / "raw" / "tiny"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"tampered")
+    assert mnist.read_idx(mnist.mnist_file("tiny")).tolist() == [7, 3]
+    (mirror / "tiny").write_bytes(b"also wrong")
+    cached.unlink()
+    with pytest.raises(ReprobookError, match="has sha256"):
+        mnist.mnist_file("tiny")
+    assert not cached.exists()

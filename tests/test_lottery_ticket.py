@@ -3,7 +3,6 @@ layer, pruned weights that stay exactly zero through training, and the reset of 
 import pytest
 import torch
 
-import lottery_data
 import lottery_protocol
 from lottery_model import LAYER_SIZES, PRUNE_RATES, LeNet, full_masks, initial_weights, percent_remaining, prune
 from lottery_protocol import REINIT_STREAM, THETA0_STREAM, Trials, optimizer_for, pack_masks, stream, unpack_masks
@@ -111,27 +110,12 @@ def test_masks_survive_the_run_store_bit_for_bit():
     assert all(torch.equal(a, b) for a, b in zip(unpack_masks(pack_masks(masks)), masks))
 
 
-def test_a_missing_mnist_file_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "cache"))
-    monkeypatch.setenv("REPROBOOK_OFFLINE_MIRROR", str(tmp_path / "empty-mirror"))
-    with pytest.raises(ReprobookError, match="missing data file MNIST/raw/train-labels-idx1-ubyte"):
-        lottery_data.mnist_file("train-labels-idx1-ubyte")
-
-
-def test_a_corrupt_cached_mnist_file_is_fetched_again(tmp_path, monkeypatch):
-    mirror = tmp_path / "mirror" / "MNIST" / "raw"
-    mirror.mkdir(parents=True)
-    good = b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x03"      # an IDX label file of two labels
-    (mirror / "tiny").write_bytes(good)
-    monkeypatch.setitem(lottery_data.MNIST_SHA256, "tiny", __import__("hashlib").sha256(good).hexdigest())
-    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "cache"))
-    monkeypatch.setenv("REPROBOOK_OFFLINE_MIRROR", str(tmp_path / "mirror"))
-    cached = tmp_path / "cache" / "MNIST" / "raw" / "tiny"
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"tampered")
-    assert lottery_data.read_idx(lottery_data.mnist_file("tiny")).tolist() == [7, 3]
-    (mirror / "tiny").write_bytes(b"also wrong")
-    cached.unlink()
-    with pytest.raises(ReprobookError, match="has sha256"):
-        lottery_data.mnist_file("tiny")
-    assert not cached.exists()
+def test_a_trial_trained_beside_others_gives_what_it_gives_alone():
+    """Trials side by side share no draw and no arithmetic: CI's determinism check retrains one trial alone."""
+    h = lottery_protocol.hyperparameters("paper", iterations=6, eval_every=2)
+    theta0 = initial_weights([stream(s, THETA0_STREAM) for s in (0, 1)])
+    masks = [m for m in pruned_rounds(1)[0][2]]
+    together = lottery_protocol.train([0, 1], theta0, masks, h, tiny_splits(), torch.device("cpu"), prune_round=1)
+    alone = lottery_protocol.train([0], [w[:1] for w in theta0], [m[:1] for m in masks], h, tiny_splits(),
+                                   torch.device("cpu"), prune_round=1)
+    assert together[0] == alone[0]

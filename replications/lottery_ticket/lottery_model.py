@@ -2,8 +2,8 @@
 (Frankle and Carbin, 2019, Section 2 and Appendix G).
 
 Every tensor of a trial carries a leading *trial axis*: weights are ``[T, in, out]``, masks likewise,
-inputs ``[T, batch, 784]``. Trial ``t`` draws from its own generators, so its random numbers do not
-depend on the trials beside it. A layer computes ``x (m ⊙ W) + b``: the mask multiplies the weights
+inputs ``[T, batch, 784]``. Trial ``t`` draws from its own generators and shares no arithmetic with
+the trials beside it: trained among others it gives what it gives alone (a unit test checks it). A layer computes ``x (m ⊙ W) + b``: the mask multiplies the weights
 in the forward pass, so a pruned weight gets a zero gradient and Adam, whose moments then stay zero,
 never moves it.
 """
