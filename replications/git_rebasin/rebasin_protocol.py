@@ -12,7 +12,7 @@ import hashlib
 import torch
 import torch.nn.functional as F
 
-from reprobook.mnist import mnist
+from reprobook.mnist import mnist_file, read_idx
 from reprobook.runs import run_seeds
 from reprobook.seeding import generator_for
 
@@ -31,8 +31,8 @@ WIDTH_MULTIPLIERS = (0.125, 0.25, 0.5, 1.0)
 def mnist_tensors(device) -> dict:
     """``{"train", "test"}`` of (images ``[N, 784]`` scaled to [0, 1], labels): the authors' ``ByteToFloat``."""
     found = {}
-    for split in ("train", "test"):
-        images, labels = mnist(split)
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = (read_idx(mnist_file(f"{prefix}-{kind}")) for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"))
         found[split] = (torch.from_numpy(images.reshape(len(images), -1).astype("float32") / 255.0).to(device),
                         torch.from_numpy(labels.astype("int64")).to(device))
     return found

@@ -4,6 +4,8 @@ before it is parsed.
 The files come from the offline mirror when ``REPROBOOK_OFFLINE_MIRROR`` is set, else from the address
 torchvision's ``MNIST`` downloads first (gzip-compressed; the pins are of the decompressed bytes, the
 files the IDX format defines). Chapters choose their own scaling and validation split.
+The files: ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (60,000), ``t10k-images-idx3-ubyte``
+and ``t10k-labels-idx1-ubyte`` (10,000).
 """
 import gzip
 import os
@@ -25,8 +27,6 @@ MNIST_SHA256 = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
 def _fetch(relative: str, url: str, target: Path) -> None:
@@ -74,8 +74,3 @@ def read_idx(path: Path) -> np.ndarray:
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
-
-def mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(images [N, 28, 28] uint8, labels [N] uint8)`` of the ``train`` (60,000) or ``test`` (10,000) split."""
-    images, labels = FILES[split]
-    return read_idx(mnist_file(images)), read_idx(mnist_file(labels))
