@@ -1,11 +1,11 @@
 """Train the lottery-ticket trials into the run store in parallel, one process and one thread per job,
 for the notebook to read back.
 
-On a CPU one trial's 16 rounds and 4 controls take about 40 minutes per core. A job is
+On a CPU one trial's 16 rounds and 4 controls take about 75 minutes of one core. A job is
 ``SETTING:SEEDS`` (``paper:0-1``); the trials of one job train side by side. Stopped, a trial continues
 at the round it stopped in when the script or the notebook runs again.
 
-    REPROBOOK_RUNS=replications/lottery_ticket/runs python replications/lottery_ticket/lottery_train_runs.py paper:0-1 paper:2-3
+    REPROBOOK_RUNS=replications/lottery_ticket/runs python replications/lottery_ticket/lottery_train_runs.py paper:0-1 paper:2-4 repository:0-2
 """
 import time
 
