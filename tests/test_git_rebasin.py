@@ -2,7 +2,7 @@
 permutation it is given and never lowers its objective, and the loss barrier is Definition 2.2."""
 import torch
 
-from rebasin_model import (HIDDEN_LAYERS, init_params, interpolate, logits, loss_barrier, matching_objective,
+from rebasin_model import (HIDDEN_LAYERS, activation_matching, init_params, interpolate, logits, loss_barrier, matching_objective,
                            permute, weight_matching, widths)
 from reprobook.chapters import get_chapter
 from reprobook.contract import contract_problems
@@ -40,6 +40,17 @@ def test_weight_matching_recovers_a_permutation_and_the_pair_has_no_barrier():
     losses = [float(torch.nn.functional.cross_entropy(logits(interpolate(a, matched, w), x), torch.zeros(20, dtype=torch.long)))
               for w in torch.linspace(0, 1, 5).tolist()]
     assert loss_barrier(losses) == 0.0
+
+
+def test_activation_matching_recovers_a_permutation():
+    """Section 3.1: B's units, matched by their activations to A's, go back to A's order."""
+    generator = torch.Generator().manual_seed(5)
+    a = init_params(SIZES, generator)
+    hidden = random_perms(SIZES, generator)
+    b = permute(a, hidden)
+    x = torch.rand(200, 784, generator=generator)
+    matched = permute(b, activation_matching(a, b, x))
+    assert all(torch.equal(matched[name], a[name]) for name in a), "B, permuted back by its activations, is not A"
 
 
 def test_weight_matching_never_lowers_its_objective_from_one_sweep_to_the_next():

@@ -119,3 +119,25 @@ def test_a_trial_trained_beside_others_gives_what_it_gives_alone():
     alone = lottery_protocol.train([0], [w[:1] for w in theta0], [m[:1] for m in masks], h, tiny_splits(),
                                    torch.device("cpu"), prune_round=1)
     assert together[0] == alone[0]
+
+
+def test_early_stopping_is_the_iteration_of_least_validation_loss_and_its_test_accuracy_is_that_states(monkeypatch):
+    """Section 1: the early-stopping iteration is the iteration of minimum validation loss, and the test accuracy
+    reported is the network's there (Appendix G.1: validation every eval_every iterations), not at the end."""
+    splits = tiny_splits() | {"test": (torch.rand(40, 784), torch.randint(0, 10, (40,)))}
+    scripted = iter([5.0, 3.0, 4.0, 2.0, 6.0, 7.0])          # least at the 4th evaluation: iteration 4 * 2
+    seen = []                                                # the first weight of trial 0 at each evaluation
+
+    def fake_evaluate(net, x, y):
+        w = float(net.weights[0][0, 0, 0])
+        if len(x) == len(splits["val"][0]):
+            seen.append(w)
+            return torch.tensor([next(scripted)]), torch.tensor([0.0])
+        return torch.tensor([0.0]), torch.tensor([w])        # "accuracy": which state was tested
+
+    monkeypatch.setattr(lottery_protocol, "evaluate", fake_evaluate)
+    h = lottery_protocol.hyperparameters("paper", iterations=12, eval_every=2)
+    theta0 = initial_weights([stream(0, THETA0_STREAM)])
+    run, = lottery_protocol.train([0], theta0, full_masks(1), h, splits, torch.device("cpu"))
+    assert run["early_stop_iteration"] == 8
+    assert run["test_accuracy"] == seen[3] and run["final_test_accuracy"] == seen[5] != seen[3]

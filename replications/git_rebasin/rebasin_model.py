@@ -48,7 +48,7 @@ def logits(params: dict, x: torch.Tensor) -> torch.Tensor:
 
 
 def permute(params: dict, perms: list[torch.Tensor]) -> dict:
-    """π(Θ): hidden unit i of layer l takes the place of unit ``perms[l][i]``."""
+    """π(Θ): position i of hidden layer l holds the unit that was at ``perms[l][i]``."""
     out = dict(params)
     for layer, perm in enumerate(perms):
         out[f"W{layer}"] = out[f"W{layer}"][perm]

@@ -30,8 +30,8 @@ SETTINGS = {
     # google-research/lottery-ticket-hypothesis, mnist_fc: plain gradient descent at 0.1.
     "repository": {"optimizer": "sgd", "lr": 0.1},
 }
-# Trials trained side by side. On one CPU core, 2 and 5 trials measured 2.0 and 1.9 minutes per trial and
-# 50,000 iterations, 1 trial alone 2.8.
+# Trials trained side by side. On a CPU each trial's products already keep a core busy, so this gains
+# little there (benchmarks/lottery_trials.py); on a GPU it fills the device.
 TRIALS_PER_BATCH = {"cpu": 5, "cuda": 25, "mps": 25}
 # The paper's rounds: P_m from 100 % down to 3.6 % (round 15); its random re-initialisations at the sizes
 # its Figure 3 labels (51.3, 21.1, 7.0 and 3.6 %).
