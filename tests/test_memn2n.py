@@ -1,0 +1,274 @@
+"""MemN2N's defining rules: the position encoding's closed form (Section 4.1), adjacent weight tying (Section 2.2),
+the forward pass of eq. (1)-(3) against a plain re-statement of them, linear start (Section 4.2: the softmax
+removed, and nothing else, until the validation loss stops falling), random noise in the temporal indices, and
+the bAbI parser against counts taken from the files independently."""
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import memn2n_protocol
+from conftest import mirror_has
+from memn2n_data import (BABI_SHA256, FOLDER, NIL, TASKS, Question, Vocabulary, babi_file, encode, file_name,
+                         parse_babi, read_task, training_split)
+from memn2n_model import MemN2N, position_encoding, random_time
+from memn2n_protocol import chosen, failed_tasks, hyperparameters, mean_error, train_run, trials
+from reprobook.chapters import get_chapter
+from reprobook.contract import contract_problems
+from reprobook.errors import ReprobookError
+
+needs_babi = pytest.mark.skipif(not mirror_has(f"{FOLDER}/en"), reason="the bAbI tasks are not in the offline mirror")
+
+
+def test_the_chapter_follows_the_contract():
+    assert contract_problems(get_chapter("memn2n")) == []
+
+
+def test_the_position_encoding_is_the_papers_closed_form():
+    """l_kj = (1 − j/J) − (k/d)(1 − 2j/J) for j = 1..J, k = 1..d (Section 4.1), zero past the sentence's end."""
+    d, width = 5, 7
+    lengths = torch.tensor([1, 3, 7, 0])
+    l = position_encoding(lengths, width, d)
+    assert l.shape == (4, width, d)
+    for s, J in enumerate(lengths.tolist()):
+        for j in range(1, width + 1):
+            for k in range(1, d + 1):
+                expected = (1 - j / J) - (k / d) * (1 - 2 * j / J) if j <= J else 0.0
+                assert float(l[s, j - 1, k - 1]) == pytest.approx(expected, abs=1e-6), (J, j, k)
+
+
+def small_model(hops=3, vocabulary=9, dim=4, memory_size=6, seed=0):
+    return MemN2N(vocabulary, dim, hops, memory_size, torch.Generator().manual_seed(seed))
+
+
+def test_adjacent_tying_makes_the_named_matrices_the_same_tensors():
+    """Section 2.2: A^{k+1} = C^k, B = A^1, W^T = C^K (and the temporal matrices tied the same way): K + 1
+    embedding matrices in all, and a hop's A and C are never the same matrix."""
+    for hops in (1, 2, 3):
+        model = small_model(hops)
+        for k in range(1, hops):
+            assert model.A(k + 1) is model.C(k) and model.T_A(k + 1) is model.T_C(k)
+        assert model.B is model.A(1)
+        assert model.W is model.C(hops)
+        assert all(model.A(k) is not model.C(k) for k in range(1, hops + 1))
+        assert len(list(model.parameters())) == 2 * (hops + 1)
+
+
+def story_batch(seed=0, batch=5, memory_size=6, width=4, vocabulary=9):
+    """Random stories of 1 to ``memory_size`` sentences of 1 to ``width`` words (id 0 pads), random queries."""
+    g = torch.Generator().manual_seed(seed)
+    memory = torch.zeros(batch, memory_size, width, dtype=torch.long)
+    for b in range(batch):
+        for slot in range(int(torch.randint(1, memory_size + 1, (1,), generator=g))):
+            n = int(torch.randint(1, width + 1, (1,), generator=g))
+            memory[b, slot, :n] = torch.randint(1, vocabulary, (n,), generator=g)
+    query = torch.randint(1, vocabulary, (batch, 3), generator=g)
+    query[0, 2] = 0
+    return memory, query
+
+
+def by_the_paper(model, memory, query, linear):
+    """Eq. (1)-(3) and Section 4.1, one question at a time, written out plainly."""
+    d = model.dim
+
+    def sentence_vector(words, E):
+        words = [w for w in words.tolist() if w != 0]
+        J = len(words)
+        return sum(torch.tensor([(1 - j / J) - (k / d) * (1 - 2 * j / J) for k in range(1, d + 1)]) * E[w]
+                   for j, w in enumerate(words, start=1))
+
+    out = []
+    for b in range(memory.shape[0]):
+        slots = [i for i in range(memory.shape[1]) if bool((memory[b, i] != 0).any())]
+        u = sentence_vector(query[b], model.B)
+        for k in range(1, model.hops + 1):
+            m = torch.stack([sentence_vector(memory[b, i], model.A(k)) + model.T_A(k)[i] for i in slots])
+            c = torch.stack([sentence_vector(memory[b, i], model.C(k)) + model.T_C(k)[i] for i in slots])
+            scores = m @ u
+            p = scores if linear else torch.exp(scores) / torch.exp(scores).sum()    # eq. (1)
+            u = u + p @ c                                                           # eq. (2), Section 2.2
+        out.append(model.W @ u)                                                     # eq. (3), before its softmax
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("linear", [False, True], ids=["softmax", "linear-start"])
+def test_the_forward_pass_is_equations_1_to_3(linear):
+    model = small_model()
+    memory, query = story_batch()
+    with torch.no_grad():
+        assert torch.allclose(model(memory, query, linear=linear), by_the_paper(model, memory, query, linear), atol=1e-5)
+
+
+def test_linear_start_removes_the_softmax_and_changes_nothing_else():
+    """At the first hop both modes see the same scores u^T m_i: linear start reads them as they are (they need not
+    sum to one), the softmax normalises them over the story's sentences; empty slots get nothing in either."""
+    model = small_model()
+    memory, query = story_batch(seed=1)
+    occupied = (memory != 0).any(-1)
+    with torch.no_grad():
+        _, linear = model(memory, query, linear=True, return_attention=True)
+        _, soft = model(memory, query, linear=False, return_attention=True)
+    assert torch.allclose(soft[0], torch.softmax(linear[0].masked_fill(~occupied, float("-inf")), -1), atol=1e-6)
+    assert bool((linear[0][~occupied] == 0).all()) and bool((soft[0][~occupied] == 0).all())
+    assert torch.allclose(soft[0].sum(-1), torch.ones(len(memory)))
+    assert not torch.allclose(linear[0].sum(-1), torch.ones(len(memory)))
+
+
+def tiny_data(questions=40, seed=0):
+    """A made-up task: short stories of 'a b' sentences, a one-word query, the answer a word of the story."""
+    g = torch.Generator().manual_seed(seed)
+    words = [f"w{i}" for i in range(8)]
+    made = []
+    for n in range(questions):
+        story = tuple((words[int(i)], words[int(j)]) for i, j in torch.randint(0, 8, (int(torch.randint(1, 5, (1,), generator=g)), 2), generator=g))
+        made.append(Question(1, n, story, (story[-1][0],), story[-1][1], (len(story) - 1,)))
+    vocabulary = Vocabulary(made)
+    enc = lambda qs: encode(qs, vocabulary, 6)
+    return SimpleNamespace(vocabulary=vocabulary, train=enc(made[:24]), val=enc(made[24:32]), test=enc(made[32:]))
+
+
+def test_linear_start_lasts_until_the_validation_loss_stops_falling(monkeypatch):
+    """Section 4.2: the softmax is removed at first and re-inserted once the validation loss stops decreasing:
+    here it falls for three epochs and rises at the fourth, so epochs 1-4 train linearly and 5-6 with the softmax."""
+    scripted = iter([5.0, 4.0, 3.0, 3.5, 1.0, 0.5])
+    modes = []
+
+    def fake_evaluate(model, data, linear):
+        if len(data) == 8:             # the validation split, evaluated after each epoch
+            modes.append(linear)
+            return next(scripted, 0.0), {1: 0.0}
+        return 0.0, {1: 0.0}
+
+    trained_linear = []
+    real_forward = MemN2N.forward
+
+    def recording_forward(self, memory, query, *, linear=False, **kwargs):
+        if torch.is_grad_enabled():
+            trained_linear.append(linear)
+        return real_forward(self, memory, query, linear=linear, **kwargs)
+
+    monkeypatch.setattr(memn2n_protocol, "evaluate", fake_evaluate)
+    monkeypatch.setattr(MemN2N, "forward", recording_forward)
+    h = hyperparameters("pe-ls-rn", epochs=6, dim=4, batch_size=8, memory_size=6)
+    run = train_run(0, tiny_data(), h, torch.device("cpu"))
+    per_epoch = [trained_linear[i * 3] for i in range(6)]          # 24 questions / 8 = 3 minibatches per epoch
+    assert per_epoch == [True, True, True, True, False, False]
+    assert modes[:5] == [True, True, True, True, False] and run["linear_epochs"] == 4
+
+
+def test_training_uses_the_paper_learning_rates_and_is_deterministic(monkeypatch):
+    """η = 0.005 under linear start (0.01 without), halved every lr_halve_every epochs; the same seed gives the same run."""
+    rates = []
+    real_step = torch.optim.SGD.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", recording_step)
+    data = tiny_data()
+    h = hyperparameters("pe-ls-rn", epochs=4, lr_halve_every=2, dim=4, batch_size=8, memory_size=6)
+    first = train_run(3, data, h, torch.device("cpu"))
+    assert rates[::3][:4] == [0.005, 0.005, 0.0025, 0.0025]
+    assert train_run(3, data, h, torch.device("cpu")) == first
+    rates.clear()
+    train_run(3, data, h | {"linear_start": False}, torch.device("cpu"))
+    assert rates[0] == 0.01
+
+
+def test_random_noise_spreads_the_temporal_indices_by_at_most_a_tenth():
+    """RN: up to ceil(0.1 n) empty memories among a story's n sentences; the order of the sentences is kept."""
+    occupied = torch.zeros(200, 50, dtype=torch.bool)
+    lengths = torch.randint(1, 51, (200,), generator=torch.Generator().manual_seed(0))
+    for b, n in enumerate(lengths.tolist()):
+        occupied[b, :n] = True
+    time = random_time(occupied, 0.1, 50, torch.Generator().manual_seed(1))
+    gaps = []
+    for b, n in enumerate(lengths.tolist()):
+        t = time[b, :n]
+        assert int(t[0]) >= 0 and int(t.max()) <= 49
+        uncapped = t[t < 49]
+        assert bool((uncapped[1:] > uncapped[:-1]).all()), "the sentences' order changed"
+        assert int(t[-1]) <= n - 1 + math.ceil(0.1 * n)
+        gaps.append(int(t[-1]) - (n - 1))
+    assert max(gaps) > 0, "no empty memory was ever added"
+
+
+def test_memory_holds_the_last_50_sentences_most_recent_first():
+    story = tuple((f"s{i}",) for i in range(60))
+    q = Question(1, 0, story, ("where",), "s59", (59,))
+    vocabulary = Vocabulary([q])
+    memory = encode([q], vocabulary, 50).memory[0]
+    assert [vocabulary.words[int(w)] for w in memory[:, 0]] == [f"s{i}" for i in range(59, 9, -1)]
+
+
+def test_the_parser_reads_questions_stories_and_supporting_facts():
+    text = ("1 Mary moved to the bathroom.\n2 John went to the hallway.\n3 Where is Mary? \tbathroom\t1\n"
+            "4 Daniel went back to the hallway.\n5 Where is Daniel? \thallway\t4\n1 Sandra got the milk there.\n"
+            "2 What is Sandra carrying?\tmilk\t1\n")
+    first, second, third = parse_babi(text, 1)
+    assert first.sentences == (("mary", "moved", "to", "the", "bathroom"), ("john", "went", "to", "the", "hallway"))
+    assert first.query == ("where", "is", "mary") and first.answer == "bathroom" and first.supporting == (0,)
+    assert len(second.sentences) == 3 and second.supporting == (2,) and second.story_index == 0
+    assert third.story_index == 1 and third.sentences == (("sandra", "got", "the", "milk", "there"),)
+
+
+@needs_babi
+def test_every_task_file_parses_to_the_counts_found_in_it_directly():
+    """Stories, questions and supporting facts per file, counted from the raw lines (a story starts at ID 1, a
+    question line holds tabs, its third field lists the supporting lines); every answer has a vocabulary id."""
+    for task in TASKS:
+        parsed = {split: read_task(task, split) for split in ("train", "test")}
+        vocabulary = Vocabulary(parsed["train"] + parsed["test"])
+        for split, questions in parsed.items():
+            lines = babi_file(task, split).read_text().splitlines()
+            question_lines = [line for line in lines if "\t" in line]
+            assert len(questions) == len(question_lines) == 1000
+            assert len({q.story_index for q in questions}) == sum(line.split(" ", 1)[0] == "1" for line in lines)
+            assert sum(len(q.supporting) for q in questions) == sum(len(line.split("\t")[2].split()) for line in question_lines)
+            assert [q.answer for q in questions] == [line.split("\t")[1].strip().lower() for line in question_lines]
+            for q in questions:
+                assert q.answer in vocabulary.index and vocabulary.index[q.answer] != vocabulary.index[NIL]
+                assert all(0 <= s < len(q.sentences) for s in q.supporting)
+
+
+@needs_babi
+def test_a_supporting_fact_is_the_sentence_its_line_names():
+    q = read_task(2, "train")[0]        # "Where is the football? garden 3 6"
+    assert q.sentences[q.supporting[0]] == ("mary", "got", "the", "football", "there")
+    assert q.sentences[q.supporting[1]] == ("mary", "went", "back", "to", "the", "garden")
+
+
+@needs_babi
+def test_a_file_that_fails_its_checksum_is_fetched_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path))
+    cached = tmp_path / FOLDER / file_name(1, "test")
+    cached.parent.mkdir(parents=True)
+    cached.write_text("1 tampered.\n")
+    path = babi_file(1, "test")
+    assert path == cached and "tampered" not in path.read_text()
+
+
+def test_a_missing_mirror_file_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPROBOOK_OFFLINE_MIRROR", str(tmp_path / "empty"))
+    with pytest.raises(ReprobookError, match="not in the offline mirror"):
+        babi_file(3, "train")
+    with pytest.raises(ReprobookError, match="unknown bAbI task"):
+        babi_file(21, "train")
+    assert len(BABI_SHA256) == 40
+
+
+def test_the_validation_split_is_the_last_tenth():
+    questions = list(range(1000))
+    train, val = training_split(questions, 0.1)
+    assert train == list(range(900)) and val == list(range(900, 1000))
+
+
+def test_the_kept_restart_has_the_lowest_training_error_and_a_trial_is_ten_restarts():
+    runs = [{"seed": s, "train_error": e, "val_error": v} for s, (e, v) in enumerate([(1.0, 0.0), (0.0, 3.0), (0.0, 2.0), (0.0, 2.0)])]
+    assert chosen(runs)["seed"] == 2
+    assert [len(t) for t in trials(list(range(30)), 10)] == [10, 10, 10] and trials(list(range(30)), 10)[1][0] == 10
+    errors = {1: 0.0, 2: 5.0, 3: 5.1, 4: 40.0}
+    assert failed_tasks(errors) == 2 and mean_error(errors) == pytest.approx(12.525)
