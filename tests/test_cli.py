@@ -130,6 +130,20 @@ def test_from_the_store_re_executes_the_committed_run_and_trains_nothing(tmp_pat
     assert {k: v["values"] for k, v in record["claims"].items()} == {k: v["values"] for k, v in committed["claims"].items()}
 
 
+def test_from_the_store_before_a_first_record_takes_the_tier_defaults(tmp_path):
+    """A chapter whose seeds are committed but which has no full record yet: nothing to read parameters
+    from, so --from-store runs the tier's defaults (and still trains nothing, FROM_STORE_ENV)."""
+    from types import SimpleNamespace
+
+    from reprobook.chapters import get_chapter
+    from reprobook.cli import committed_parameters
+
+    unrun = SimpleNamespace(record_path=lambda notebook, tier: tmp_path / "records" / f"{notebook}-{tier}.json",
+                            executed_notebook=lambda notebook: tmp_path / f"{notebook}.ipynb")
+    assert committed_parameters(unrun, "notebook") is None
+    assert committed_parameters(get_chapter("scan"), "scan_length")["device"] == "cpu"
+
+
 def test_from_the_store_missing_seeds_are_named_and_nothing_trains(tmp_path):
     code, _, err = reprobook("run", "scan", "--notebook", "scan_length", "--from-store", "--seeds", "0-5",
                              "--output-dir", str(tmp_path))

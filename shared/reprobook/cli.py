@@ -129,9 +129,9 @@ def _kernel_config(scratch: str):
     return kernel_config
 
 
-def committed_parameters(chapter, notebook: str) -> dict:
+def committed_parameters(chapter, notebook: str) -> dict | None:
     """The parameters the chapter's committed full-tier run was executed with (papermill's metadata),
-    on the device type that trained its seeds (the run store's key holds it)."""
+    on the device type that trained its seeds (the run store's key holds it); None before its first record."""
     import json
 
     from .records import load_record
@@ -140,7 +140,7 @@ def committed_parameters(chapter, notebook: str) -> dict:
     executed = chapter.executed_notebook(notebook)
     papermill = json.loads(executed.read_text()).get("metadata", {}).get("papermill") if executed.is_file() else None
     if record is None or not papermill:
-        raise ReprobookError(f"{chapter.id}/{notebook}: no committed full-tier run to re-execute, so its seeds are missing")
+        return None
     parameters = {name: value for name, value in papermill.get("parameters", {}).items() if name not in ("tier", "output_dir")}
     return parameters | {"device": record["device_type"]}
 
@@ -162,7 +162,8 @@ def execute(chapter, notebooks: list[str], tier: str, device: str, seeds, extra:
             converted[notebook] = Path(scratch) / f"{notebook}.ipynb"
             jupytext.write(jupytext.read(chapter.notebook_source(notebook)), converted[notebook])
             known = papermill.inspect_notebook(str(converted[notebook]))
-            given = (committed_parameters(chapter, notebook) if from_store else {"device": device}) | extra
+            # a chapter's first record from its committed seeds: the tier's defaults, on the device asked for
+            given = ((committed_parameters(chapter, notebook) if from_store else None) or {"device": device}) | extra
             unknown = sorted(set(given) - set(known))
             if unknown:
                 raise ReprobookError(f"{chapter.id}/{notebook} has no parameter {', '.join(map(repr, unknown))}; "
@@ -281,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--all", action="store_true", help="every chapter")
     run.add_argument("--from-store", action="store_true",
                      help="re-execute the committed full tier from the chapter's committed seeds (replications/CHAPTER/runs), "
-                          "with the parameters it was executed with; fails, naming them, when seeds are missing")
+                          "with the parameters it was executed with (before a chapter's first record: the tier's "
+                          "defaults on --device); fails, naming them, when seeds are missing")
     run.add_argument("--tier", default=None, help=f"one of {', '.join(TIERS)} (default: smoke; full with --from-store)")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     run.add_argument("--notebook", help="run only this one of the chapter's notebooks (default: all of them)")
