@@ -1,6 +1,6 @@
 """MemN2N's defining rules: the position encoding's closed form (Section 4.1), adjacent weight tying (Section 2.2),
 the forward pass of eq. (1)-(3) against a plain re-statement of them, linear start (Section 4.2: the softmax
-removed, and nothing else, until the validation loss stops falling), random noise in the temporal indices, and
+removed, and nothing else; the authors' schedule of it), the authors' gradient clipping, random noise in the temporal indices, and
 the bAbI parser against counts taken from the files independently."""
 import math
 from types import SimpleNamespace
@@ -128,53 +128,54 @@ def tiny_data(questions=40, seed=0):
     return SimpleNamespace(vocabulary=vocabulary, train=enc(made[:24]), val=enc(made[24:32]), test=enc(made[32:]))
 
 
-def test_linear_start_lasts_until_the_validation_loss_stops_falling(monkeypatch):
-    """Section 4.2: the softmax is removed at first and re-inserted once the validation loss stops decreasing:
-    here it falls for three epochs and rises at the fourth, so epochs 1-4 train linearly and 5-6 with the softmax."""
-    scripted = iter([5.0, 4.0, 3.0, 3.5, 1.0, 0.5])
-    modes = []
-
-    def fake_evaluate(model, data, linear):
-        if len(data) == 8:             # the validation split, evaluated after each epoch
-            modes.append(linear)
-            return next(scripted, 0.0), {1: 0.0}
-        return 0.0, {1: 0.0}
-
-    trained_linear = []
-    real_forward = MemN2N.forward
-
-    def recording_forward(self, memory, query, *, linear=False, **kwargs):
-        if torch.is_grad_enabled():
-            trained_linear.append(linear)
-        return real_forward(self, memory, query, linear=linear, **kwargs)
-
-    monkeypatch.setattr(memn2n_protocol, "evaluate", fake_evaluate)
-    monkeypatch.setattr(MemN2N, "forward", recording_forward)
-    h = hyperparameters("pe-ls-rn", epochs=6, dim=4, batch_size=8, memory_size=6)
-    run = train_run(0, tiny_data(), h, torch.device("cpu"))
-    per_epoch = [trained_linear[i * 3] for i in range(6)]          # 24 questions / 8 = 3 minibatches per epoch
-    assert per_epoch == [True, True, True, True, False, False]
-    assert modes[:5] == [True, True, True, True, False] and run["linear_epochs"] == 4
-
-
-def test_training_uses_the_paper_learning_rates_and_is_deterministic(monkeypatch):
-    """η = 0.005 under linear start (0.01 without), halved every lr_halve_every epochs; the same seed gives the same run."""
-    rates = []
-    real_step = torch.optim.SGD.step
+def test_linear_start_trains_its_epochs_without_softmax_then_a_whole_schedule_with_it(monkeypatch):
+    """The authors' train_linear_start.m: ls_epochs epochs without the softmax at ls_lr (one rate throughout),
+    then ``epochs`` epochs with it, from ls_lr again and halved every lr_halve_every."""
+    rates, modes = [], []
+    real_step, real_forward = torch.optim.SGD.step, MemN2N.forward
 
     def recording_step(self, *args, **kwargs):
         rates.append(self.param_groups[0]["lr"])
         return real_step(self, *args, **kwargs)
 
+    def recording_forward(self, memory, query, *, linear=False, **kwargs):
+        if torch.is_grad_enabled():
+            modes.append(linear)
+        return real_forward(self, memory, query, linear=linear, **kwargs)
+
     monkeypatch.setattr(torch.optim.SGD, "step", recording_step)
+    monkeypatch.setattr(MemN2N, "forward", recording_forward)
     data = tiny_data()
-    h = hyperparameters("pe-ls-rn", epochs=4, lr_halve_every=2, dim=4, batch_size=8, memory_size=6)
+    h = hyperparameters("pe-ls-rn", epochs=4, ls_epochs=3, lr_halve_every=2, dim=4, batch_size=8, memory_size=6)
     first = train_run(3, data, h, torch.device("cpu"))
-    assert rates[::3][:4] == [0.005, 0.005, 0.0025, 0.0025]
-    assert train_run(3, data, h, torch.device("cpu")) == first
-    rates.clear()
+    per_epoch = slice(None, None, 3)                          # 24 questions / 8 = 3 minibatches per epoch
+    assert modes[per_epoch] == [True] * 3 + [False] * 4
+    assert rates[per_epoch] == [0.005] * 3 + [0.005, 0.005, 0.0025, 0.0025]
+    assert len(first["val_loss_curve"]) == 7
+    assert train_run(3, data, h, torch.device("cpu")) == first, "the same seed gave another run"
+    rates.clear(), modes.clear()
     train_run(3, data, h | {"linear_start": False}, torch.device("cpu"))
-    assert rates[0] == 0.01
+    assert modes[per_epoch] == [False] * 4 and rates[0] == 0.01
+
+
+def test_each_matrix_is_clipped_alone_by_its_largest_singular_value():
+    """The authors' Weight.m: a matrix whose gradient has norm (MATLAB's, the spectral norm) above the limit is
+    rescaled to it, the others are left as they are; a time table is part of its embedding table."""
+    model = MemN2N(9, 4, 2, 5, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    for p in model.parameters():
+        p.grad = torch.randn(p.shape, generator=g)
+    model.embeddings[1].grad *= 100
+    model.temporal[1].grad *= 100
+    before = [p.grad.clone() for p in model.parameters()]
+    limit = float(torch.linalg.matrix_norm(torch.cat([model.embeddings[0].grad, model.temporal[0].grad]), ord=2)) * 1.5
+    memn2n_protocol.clip_each_matrix(model, limit)
+    joined = lambda k: torch.cat([model.embeddings[k].grad, model.temporal[k].grad])
+    assert torch.allclose(joined(1), torch.cat([before[1], before[4]]) * limit / torch.linalg.matrix_norm(torch.cat([before[1], before[4]]), ord=2))
+    assert math.isclose(float(torch.linalg.matrix_norm(joined(1), ord=2)), limit, rel_tol=1e-5)
+    assert float(torch.linalg.norm(joined(1))) > limit, "the Frobenius norm, not the spectral one, was clipped"
+    for k in (0, 2):
+        assert torch.equal(model.embeddings[k].grad, before[k]) and torch.equal(model.temporal[k].grad, before[3 + k])
 
 
 def test_random_noise_spreads_the_temporal_indices_by_at_most_a_tenth():
