@@ -44,6 +44,11 @@ def circle_angles(points: int = CIRCLE_POINTS) -> torch.Tensor:
     return torch.arange(points) * (2 * math.pi / points) - math.pi
 
 
+def anchor() -> torch.Tensor:
+    """Section 6.1's ``x_0 = (1, 0)``, the kernel's first argument, as a batch of one point."""
+    return on_circle(torch.zeros(1))
+
+
 def target(x: torch.Tensor) -> torch.Tensor:
     """Section 6.1's ``f*(x) = x_1 x_2``."""
     return x[:, 0] * x[:, 1]
@@ -76,17 +81,17 @@ def gradient_descent(params: dict, x: torch.Tensor, y: torch.Tensor, steps: int,
         with torch.no_grad():
             for value, gradient in zip(params.values(), gradients):
                 value -= lr * gradient
-        costs.append(float(cost))
+        costs.append(float(cost.detach()))
     return {name: value.detach() for name, value in params.items()}, costs
 
 
 def kernel_run(seed: int, width: int, steps: int, h: dict, device) -> dict:
     x, y = (t.to(device) for t in kernel_training_set())
-    circle = on_circle(circle_angles()).to(device)
+    circle, x_0 = on_circle(circle_angles()).to(device), anchor().to(device)
     params = initial_params(seed, width, device)
-    at_init = empirical_ntk(params, circle, circle[:1], h["beta"])[:, 0]
+    at_init = empirical_ntk(params, circle, x_0, h["beta"])[:, 0]
     trained, costs = gradient_descent(params, x, y, steps, h["lr"], h["beta"])
-    after = empirical_ntk(trained, circle, circle[:1], h["beta"])[:, 0]
+    after = empirical_ntk(trained, circle, x_0, h["beta"])[:, 0]
     return {"kernel_at_init": at_init.cpu().tolist(), "kernel_trained": after.cpu().tolist(), "costs": costs}
 
 
