@@ -14,7 +14,8 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   .venv/bin/python -m pip install --quiet ${TORCH_SPEC:-torch==2.13.0}
 fi
-.venv/bin/python -m pip install --quiet -e .
+# [cluster]: Ray, for `reprobook run --engine ray` and its tests
+.venv/bin/python -m pip install --quiet -e ".[cluster]"
 # The book's browser test drives Debian's Chromium (no browser download at test time).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from .chapters import TIERS, all_chapters, check_tier, get_chapter, repo_root
+from .cluster import ENGINES
 from .errors import ReprobookError
 
 # The records, verdicts (scipy) and device (torch) modules are imported by the commands that use them:
@@ -220,6 +221,18 @@ def command_run(args) -> int:
     if args.notebook is not None and (args.all or args.notebook not in chapters[0].notebooks):
         raise ReprobookError(f"chapter {chapters[0].id} has no notebook {args.notebook!r}; its notebooks: "
                              f"{', '.join(chapters[0].notebooks)}" if not args.all else "--notebook needs one chapter, not --all")
+    if args.engine == "ray":
+        from .cluster import ADDRESS_ENV, ENGINE_ENV, check_address
+
+        if args.from_store:
+            raise ReprobookError("--from-store trains nothing; leave out --engine ray")
+        address = args.address or os.environ.get("RAY_ADDRESS")
+        if not address:
+            raise ReprobookError("--engine ray needs the cluster head's --address HOST:PORT (or RAY_ADDRESS)")
+        check_address(address)
+        os.environ[ENGINE_ENV], os.environ[ADDRESS_ENV] = "ray", address
+    elif args.address:
+        raise ReprobookError("--address names a Ray cluster; give it with --engine ray")
     failures, written = [], []
     for chapter in chapters:
         notebooks = chapter.notebooks if args.notebook is None else [args.notebook]
@@ -239,6 +252,16 @@ def command_run(args) -> int:
                 failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, True)
             except ReprobookError as error:
                 failures.append(error)
+        elif args.engine == "ray":       # the notebooks' seeds as Ray tasks, with one progress bar here
+            from .cluster import PROGRESS_ENV, ProgressBar
+
+            progress = output_dir / ".cluster-progress.jsonl"
+            os.environ[PROGRESS_ENV] = str(progress)
+            try:
+                with ProgressBar(progress):
+                    failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, False)
+            finally:
+                progress.unlink(missing_ok=True)
         else:
             failures += execute(chapter, notebooks, tier, args.device, seeds, extra, output_dir, args.verbose, False)
     for failure in failures:
@@ -293,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", help="where the executed notebook, records/ and figures/ go "
                                           "(default: the chapter folder for full, _build/smoke/CHAPTER for smoke)")
     run.add_argument("--verbose", action="store_true", help="stream the notebooks' output (training progress) here")
+    run.add_argument("--engine", choices=ENGINES, default="local",
+                     help="where seeds train: local (this process, one batch after another) or ray (each batch a "
+                          "task on the Ray cluster at --address; finished seeds come back to this machine's run store)")
+    run.add_argument("--address", help="with --engine ray: the cluster head's HOST:PORT (default: $RAY_ADDRESS)")
     run.set_defaults(handler=command_run)
     new = commands.add_parser("new", help="start a chapter: its files, with the book's table of contents, catalogue and a test")
     new.add_argument("chapter", help="the chapter's id: a lower-case Python identifier, e.g. lottery_ticket")

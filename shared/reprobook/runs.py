@@ -26,8 +26,9 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
+from .cluster import engine, train_on_cluster
 from .data import atomic_write_json, cache_dir, setting_path
 from .errors import ReprobookError
 from .fingerprints import Fingerprint, training_code
@@ -108,6 +109,20 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _trained(train_batch, chunks: list[list[int]], device, start) -> Iterator[tuple[list[int], list[dict], float]]:
+    """``(chunk, results, seconds)`` for each chunk that ``start(chunk)`` leaves seeds in: here, one after
+    another, or, when ``reprobook run --engine ray`` asked for it (``reprobook.cluster``), as Ray tasks
+    sent all at once and returned in any order."""
+    if engine() == "ray":
+        yield from train_on_cluster(train_batch, [chunk for chunk in map(start, chunks) if chunk], device)
+        return
+    for chunk in chunks:
+        if chunk := start(chunk):
+            began = time.perf_counter()
+            outcome = train_batch(chunk)
+            yield chunk, outcome, time.perf_counter() - began
+
+
 def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Callable[[list[int]], list[dict]],
               *, batch_size: int, device, log=print) -> list[dict]:
     """Results for ``seeds`` (a list of dicts, in order), training only those not stored yet.
@@ -135,41 +150,44 @@ def run_seeds(protocol: str, config: dict, seeds: Iterable[int], train_batch: Ca
     if todo and os.environ.get(FROM_STORE_ENV) == "1":
         raise ReprobookError(f"{protocol}: seeds {', '.join(map(str, todo))} are not in the run store "
                              f"({len(results)} of {len(seeds)} are); train them first or ask for fewer seeds")
-    for start in range(0, len(todo), batch_size):
-        chunk = [seed for seed in todo[start:start + batch_size] if seed not in results]
-        for seed in chunk:    # another process working on the same protocol may have finished it meanwhile
-            if (found := stored(seed)) is not None:
+    started = {}     # seed -> the provenance of its attempt, and the attempts before it that failed or were stopped
+
+    def start(chunk):
+        """The seeds of ``chunk`` still to train (another process sharing the store may have finished some
+        meanwhile), each marked as started; a marker left behind is an attempt that failed or was stopped."""
+        for seed in chunk:
+            if seed not in results and (found := stored(seed)) is not None:
                 results[seed] = found
         chunk = [seed for seed in chunk if seed not in results]
-        if not chunk:
-            continue
         provenance = {**training_code_state(code.modules), "device": device_description(device),
                       "versions": versions(), "started": _now()}
-        earlier = {}
-        for seed in chunk:      # a marker left behind: an attempt that failed or was stopped, with the ones before it
+        for seed in chunk:
             marker = folder / f"seed-{seed}.started.json"
             previous = _read(marker) if marker.is_file() else None
-            earlier[seed] = ([*previous.pop("earlier_attempts", []), previous] if previous else [])
-            atomic_write_json(marker, {"status": "started", **provenance, "earlier_attempts": earlier[seed]})
-        began = time.perf_counter()
-        try:
-            outcome = train_batch(chunk)
-        except BaseException as error:
-            for seed in chunk:
-                atomic_write_json(folder / f"seed-{seed}.started.json",
-                                  {"status": f"failed: {type(error).__name__}: {error}", **provenance,
-                                   "stopped": _now(), "earlier_attempts": earlier[seed]})
-            raise
-        seconds = time.perf_counter() - began
-        for seed, result in zip(chunk, outcome):
-            result = result | {"seed": seed, "train_seconds": seconds / len(chunk), "config": config,
-                               "training_code": code.as_dict(), "provenance": provenance | {"finished": _now()},
-                               "earlier_attempts": earlier[seed]}
-            atomic_write_json(folder / f"seed-{seed}.json", result)
-            (folder / f"seed-{seed}.started.json").unlink(missing_ok=True)
-            results[seed] = result | {"resumed": False}
-        log(f"{protocol}: {len(results)}/{len(seeds)} seeds done ({seconds:.1f} s for seeds {chunk[0]}-{chunk[-1]})")
-        sys.stdout.flush()
+            earlier = [*previous.pop("earlier_attempts", []), previous] if previous else []
+            started[seed] = (provenance, earlier)
+            atomic_write_json(marker, {"status": "started", **provenance, "earlier_attempts": earlier})
+        return chunk
+
+    chunks = [todo[first:first + batch_size] for first in range(0, len(todo), batch_size)]
+    try:
+        for chunk, outcome, seconds in _trained(train_batch, chunks, device, start):
+            for seed, result in zip(chunk, outcome):
+                provenance, earlier = started.pop(seed)
+                result = result | {"seed": seed, "train_seconds": seconds / len(chunk), "config": config,
+                                   "training_code": code.as_dict(), "provenance": provenance | {"finished": _now()},
+                                   "earlier_attempts": earlier}
+                atomic_write_json(folder / f"seed-{seed}.json", result)
+                (folder / f"seed-{seed}.started.json").unlink(missing_ok=True)
+                results[seed] = result | {"resumed": False}
+            log(f"{protocol}: {len(results)}/{len(seeds)} seeds done ({seconds:.1f} s for seeds {chunk[0]}-{chunk[-1]})")
+            sys.stdout.flush()
+    except BaseException as error:
+        for seed, (provenance, earlier) in started.items():      # started, not finished
+            atomic_write_json(folder / f"seed-{seed}.started.json",
+                              {"status": f"failed: {type(error).__name__}: {error}", **provenance,
+                               "stopped": _now(), "earlier_attempts": earlier})
+        raise
     for seed in seeds:
         _ASKED.append({"protocol": protocol, "key": key, "seed": seed,
                        "trained": not results[seed]["resumed"],
