@@ -179,15 +179,6 @@ def test_scores_are_exact_match_on_whole_sequences():
     assert [f[0] for f in result["failures"]] == ["y", "z"]
 
 
-def test_background_training_jobs_name_split_architecture_and_seeds():
-    import train_runs
-    assert train_runs.parse_job("length:top: length:0-1:oracle") == [("length", "top: length", 0, True),
-                                                                      ("length", "top: length", 1, True)]
-    assert train_runs.parse_job("addprim_jump:overall-best:3") == [("addprim_jump", "overall-best", 3, False)]
-    with pytest.raises(ReprobookError, match="SPLIT:ARCHITECTURE:SEEDS"):
-        train_runs.parse_job("jump:overall-best:0")
-
-
 @pytest.mark.parametrize("network", ["LSTM, 2 layers", "GRU, 2 layers", "GRU, attention", "LSTM, 2 layers, attention"])
 @pytest.mark.parametrize("teacher_forcing", [True, False])
 def test_the_side_by_side_network_computes_the_plain_pytorch_network(network, teacher_forcing):
