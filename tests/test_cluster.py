@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from reprobook.determinism import differences
 from reprobook.paths import repo_root
