@@ -7,8 +7,6 @@ about ten minutes and an FNN run two to three times that; smaller training sets 
 
     REPROBOOK_RUNS=replications/deeponet/runs python replications/deeponet/deeponet_train_runs.py DeepONet:10000:0-4 FNN:10000:0-4
 """
-import time
-
 import torch
 
 from deeponet_model import MODELS
@@ -28,10 +26,8 @@ def parse_job(text: str) -> list[tuple[str, int, list[int]]]:
 
 def train(job: tuple[str, int, list[int]]) -> str:
     model, size, seeds = job
-    torch.set_num_threads(1)
-    began = time.time()
     run_models(model, size, seeds, torch.device("cpu"), log=lambda _: None)
-    return f"{model} on {size} triplets, seeds {seeds[0]}-{seeds[-1]}: {(time.time() - began) / 60:.1f} min"
+    return f"{model} on {size} triplets, seeds {seeds[0]}-{seeds[-1]}"
 
 
 def main() -> None:

@@ -6,8 +6,6 @@ notebook's observed epochs), ``0.25:0-2`` for three pairs of a narrower network 
 
     REPROBOOK_RUNS=replications/git_rebasin/runs python replications/git_rebasin/rebasin_train_runs.py 1:0-1 1:2-4 0.125:0-2 0.25:0-2 0.5:0-2
 """
-import time
-
 import torch
 
 from rebasin_protocol import WIDTH_MULTIPLIERS, run_pairs
@@ -29,12 +27,10 @@ def parse_job(text: str) -> list[tuple[float, list[int]]]:
 
 def train(job: tuple[float, list[int]]) -> str:
     multiplier, pairs = job
-    torch.set_num_threads(1)
-    began = time.time()
     kwargs = {} if multiplier == 1.0 else {"observed": ()}
     found = run_pairs(pairs, torch.device("cpu"), width_multiplier=multiplier, log=lambda _: None, **kwargs)
     barriers = ", ".join(f"{pair['barriers']['weight matching']['test']:.3f}" for pair in found)
-    return f"width {multiplier:g} / pairs {pairs}: test barrier after weight matching {barriers} ({(time.time() - began) / 3600:.1f} h)"
+    return f"width {multiplier:g} / pairs {pairs}: test barrier after weight matching {barriers}"
 
 
 def main() -> None:

@@ -8,8 +8,6 @@ continues at its first restart not stored when the script or the notebook runs a
 
     REPROBOOK_RUNS=replications/memn2n/runs python replications/memn2n/memn2n_train_runs.py per-task:1-20:0-29 joint:joint-1-hop:0-29 joint:joint-2-hops:0-29 joint:joint-3-hops:0-29 joint:joint-pe-ls-rn:0-29
 """
-import time
-
 import torch
 
 from memn2n_data import TASKS
@@ -35,8 +33,6 @@ def parse_job(text: str) -> list[tuple]:
 
 def train(job: tuple) -> str:
     kind, which, seeds = job
-    torch.set_num_threads(1)
-    began = time.time()
     runs = Runs(torch.device("cpu"), log=lambda _: None)
     if kind == "per-task":
         found = runs.per_task("pe-ls-rn", which, seeds)
@@ -44,8 +40,7 @@ def train(job: tuple) -> str:
         setting, hops = JOINT_MODELS[which]
         found = runs.joint(setting, hops, seeds)
     errors = sorted(sum(run["test_error"].values()) / len(run["test_error"]) for run in found)
-    return (f"{kind} {which} / restarts {seeds[0]}-{seeds[-1]}: median test error {errors[len(errors) // 2]:.1f} % "
-            f"({(time.time() - began) / 60:.1f} min)")
+    return (f"{kind} {which} / restarts {seeds[0]}-{seeds[-1]}: median test error {errors[len(errors) // 2]:.1f} %")
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ minutes each on one CPU core; give them a job each and the narrow widths one job
 
     REPROBOOK_RUNS=replications/ntk/runs python replications/ntk/ntk_train_runs.py kernel:10000:0-4 kernel:10000:5-9 kernel:5000:0-9 function:50:0-99
 """
-import time
-
 import torch
 
 from ntk_protocol import run_functions, run_kernels
@@ -29,10 +27,8 @@ def parse_job(text: str) -> list[tuple[str, int, list[int]]]:
 
 def train(job: tuple[str, int, list[int]]) -> str:
     kind, width, seeds = job
-    torch.set_num_threads(1)
-    began = time.time()
     RUNS[kind](width, seeds, torch.device("cpu"), log=lambda _: None)
-    return f"{kind} runs of width {width}, seeds {seeds[0]}-{seeds[-1]}: {(time.time() - began) / 60:.1f} min"
+    return f"{kind} runs of width {width}, seeds {seeds[0]}-{seeds[-1]}"
 
 
 def main() -> None:

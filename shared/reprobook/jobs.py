@@ -1,6 +1,7 @@
 """Background training jobs in parallel processes, one thread each, for a chapter's notebook to read
 back from the run store: a chapter's ``train_runs.py`` says what a job is and how it trains."""
 import argparse
+import functools
 import multiprocessing
 import os
 import signal
@@ -27,13 +28,27 @@ def command_line(description: str, job_help: str, parse_job: Callable, add_optio
     return args
 
 
+def _one_thread() -> None:
+    """Each worker's torch on one thread: side by side, threads would only compete for the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _timed(train: Callable, job) -> str:
+    began = time.time()
+    line = train(job)
+    hours = (time.time() - began) / 3600
+    return f"{line} ({hours:.1f} h)" if hours >= 2 else f"{line} ({hours * 60:.1f} min)"
+
+
 def run_in_processes(train: Callable, jobs: Iterable, workers: int) -> None:
-    """``train(job)`` for every job, ``workers`` at a time, each in a fresh process; prints the line each
-    returns, with the time, as it finishes. ``train`` must be a module-level function (spawned processes
-    import it)."""
+    """``train(job)`` for every job, ``workers`` at a time, each in a fresh process with torch on one
+    thread; prints the line each returns, with the clock time and how long the job took, as it finishes.
+    ``train`` must be a module-level function (spawned processes import it)."""
     # A plain `kill` of this process would leave its workers running: leave through the pool's exit instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped: finished runs are stored, and so is the last "
                                                       "checkpoint of a run in progress where its chapter keeps one"))
-    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
-        for line in pool.imap_unordered(train, list(jobs)):
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_one_thread, maxtasksperchild=1) as pool:
+        for line in pool.imap_unordered(functools.partial(_timed, train), list(jobs)):
             print(time.strftime("%H:%M"), line, flush=True)
