@@ -10,7 +10,7 @@ from torch_geometric.utils import scatter
 from reprobook.chapters import get_chapter
 from reprobook.contract import contract_problems
 from heterophily_data import DATASETS, heterophilous_graph
-from heterophily_model import MODULES, Backbone, GCNModule, TransformerAttentionModule
+from heterophily_model import MODULES, Backbone, GATModule, GCNModule, TransformerAttentionModule
 from heterophily_protocol import roc_auc
 
 
@@ -113,3 +113,19 @@ def test_resnet_ignores_the_graph_and_the_sep_models_keep_the_node_apart_from_it
         net = Backbone(model, 3, 16, 1, 4, 0.0).double().eval()
         isolated = net(x, edges[:, :0])             # no neighbours: the node's own embedding alone
         assert torch.isfinite(isolated).all() and not torch.allclose(isolated, net(x, edges))
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_gat_attends_over_the_neighbourhood_and_gat_sep_sets_w_x_beside_the_message(separate):
+    edges, adjacency = small_graph(seed=5)
+    heads, dim = 2, 6
+    module = GATModule(dim, heads, 0.0, separate=separate).double().eval()
+    module.ffn = PassThrough()
+    x = torch.randn(7, dim, dtype=torch.float64)
+    h = module.linear(x)
+    scores = module.score_target(h)[:, None, :] + module.score_source(h)[None, :, :]     # [target, source, head]
+    scores = torch.nn.functional.leaky_relu(scores, 0.2).masked_fill(adjacency[..., None] == 0, float("-inf"))
+    attention = torch.nan_to_num(torch.softmax(scores, dim=1))
+    message = torch.einsum("tsk,skd->tkd", attention, h.view(7, heads, dim // heads)).reshape(7, dim)
+    expected = torch.cat([h, message], 1) if separate else message
+    assert torch.allclose(module(x, edges), expected)

@@ -10,7 +10,7 @@ The module decides how a node hears its neighbours:
 * GCN: FFN(Σ_j x_j / √(d_i d_j)) over the neighbours and the node itself (self-loops added).
 * SAGE: FFN([x_i ‖ mean_j x_j]): the ego embedding kept apart from the neighbours' mean.
 * GAT: FFN(Σ_j α_ij W x_j), α the softmax over i's neighbourhood (self-loop included) of
-  LeakyReLU(a_uᵀ W x_i + a_vᵀ W x_j), per head; GAT-sep: FFN([x_i ‖ Σ_{j≠i} α_ij W x_j]), no self-loop.
+  LeakyReLU(a_uᵀ W x_i + a_vᵀ W x_j), per head; GAT-sep: FFN([W x_i ‖ Σ_{j≠i} α_ij W x_j]), no self-loop.
 * GT (graph transformer): α the softmax of q_i·k_j/√d_head over the neighbourhood, message
   W_o Σ_j α_ij v_j, then a second residual block, FFN alone; GT-sep: W_o [x_i ‖ Σ_{j≠i} α_ij v_j].
 """
@@ -59,7 +59,8 @@ class GATModule(nn.Module):
         super().__init__()
         self.heads, self.separate = heads, separate
         self.linear = nn.Linear(dim, dim)
-        self.score_target, self.score_source = nn.Linear(dim, heads), nn.Linear(dim, heads)
+        # one bias between the two scores, on the source side, as in the authors' code
+        self.score_target, self.score_source = nn.Linear(dim, heads, bias=False), nn.Linear(dim, heads)
         self.ffn = FeedForward(2 * dim if separate else dim, dim, dropout)
 
     def forward(self, x, edges):
@@ -69,7 +70,7 @@ class GATModule(nn.Module):
         attention = softmax(scores, target, num_nodes=x.size(0))                       # [edges, heads]
         values = h.view(x.size(0), self.heads, -1)[source] * attention[..., None]
         message = scatter(values, target, dim=0, dim_size=x.size(0), reduce="sum").flatten(1)
-        return self.ffn(torch.cat([x, message], dim=1) if self.separate else message, edges)
+        return self.ffn(torch.cat([h, message], dim=1) if self.separate else message, edges)
 
 
 class TransformerAttentionModule(nn.Module):
