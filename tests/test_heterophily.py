@@ -28,6 +28,17 @@ def test_roc_auc_is_the_share_of_positive_negative_pairs_ranked_right_ties_half(
     assert roc_auc(labels, labels.astype(float)) == 1.0
 
 
+def test_roc_auc_equals_scikit_learns_on_a_models_scores():
+    from sklearn.metrics import roc_auc_score
+
+    graph = heterophilous_graph("minesweeper")
+    net = Backbone("GCN", graph.x.size(1), 8, 1, 1, 0.0).eval()
+    with torch.no_grad():
+        scores = net(graph.x, graph.edge_index).numpy()
+    labels = graph.y.numpy()
+    assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
 def test_minesweeper_is_a_100_by_100_kings_graph_whose_features_count_the_neighbouring_mines():
     graph = heterophilous_graph("minesweeper")
     source, target = graph.edge_index
