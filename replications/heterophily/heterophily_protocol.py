@@ -9,7 +9,7 @@ import torch
 from scipy.stats import rankdata
 
 from reprobook.runs import run_seeds
-from reprobook.seeding import generator_for
+from reprobook.seeding import seed_everything
 
 from heterophily_data import heterophilous_graph
 from heterophily_model import Backbone
@@ -17,7 +17,6 @@ from heterophily_model import Backbone
 # The authors' defaults (train.py's argument parser) for every model and data set.
 PAPER_HYPERPARAMETERS = {"hidden_dim": 512, "heads": 8, "dropout": 0.2, "lr": 3e-5, "weight_decay": 0.0,
                          "steps": 1000, "depths": (1, 2, 3, 4, 5)}
-SPLITS = 10
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -30,13 +29,10 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def train_run(model: str, graph, split: int, depth: int, h: dict, device) -> dict:
-    torch.manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator_for(split))))  # dropout's stream
+    seed_everything(split)  # the initialisation and every dropout mask come from torch's default stream
     x, y, edges = graph.x.to(device), graph.y.float().to(device), graph.edge_index.to(device)
     masks = {part: getattr(graph, f"{part}_mask")[:, split].to(device) for part in ("train", "val", "test")}
-    init = generator_for(split)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(2 ** 62, (1,), generator=init)))
-        net = Backbone(model, x.size(1), h["hidden_dim"], depth, h["heads"], h["dropout"]).to(device)
+    net = Backbone(model, x.size(1), h["hidden_dim"], depth, h["heads"], h["dropout"]).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=h["lr"], weight_decay=h["weight_decay"])
     labels = {part: y[mask].cpu().numpy() for part, mask in masks.items() if part != "train"}
     best = {"val_roc_auc": -1.0}

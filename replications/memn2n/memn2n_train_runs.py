@@ -40,7 +40,7 @@ def train(job: tuple) -> str:
         setting, hops = JOINT_MODELS[which]
         found = runs.joint(setting, hops, seeds)
     errors = sorted(sum(run["test_error"].values()) / len(run["test_error"]) for run in found)
-    return (f"{kind} {which} / restarts {seeds[0]}-{seeds[-1]}: median test error {errors[len(errors) // 2]:.1f} %")
+    return f"{kind} {which} / restarts {seeds[0]}-{seeds[-1]}: median test error {errors[len(errors) // 2]:.1f} %"
 
 
 def main() -> None:
