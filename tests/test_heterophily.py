@@ -9,6 +9,7 @@ from torch_geometric.utils import scatter
 
 from reprobook.chapters import get_chapter
 from reprobook.contract import contract_problems
+from reprobook.errors import ReprobookError
 from heterophily_data import DATASETS, heterophilous_graph
 from heterophily_model import MODULES, Backbone, GATModule, GCNModule, TransformerAttentionModule
 from heterophily_protocol import roc_auc
@@ -140,3 +141,11 @@ def test_gat_attends_over_the_neighbourhood_and_gat_sep_sets_w_x_beside_the_mess
     message = torch.einsum("tsk,skd->tkd", attention, h.view(7, heads, dim // heads)).reshape(7, dim)
     expected = torch.cat([h, message], 1) if separate else message
     assert torch.allclose(module(x, edges), expected)
+
+
+def test_background_training_jobs_name_a_graph_a_model_and_splits():
+    import heterophily_train_runs
+    assert heterophily_train_runs.parse_job("minesweeper:GAT-sep:0-1") == [("minesweeper", "GAT-sep", 0), ("minesweeper", "GAT-sep", 1)]
+    for wrong in ("questions:GCN:0", "minesweeper:H2GCN:0"):
+        with pytest.raises(ReprobookError, match="GRAPH:MODEL:SPLITS"):
+            heterophily_train_runs.parse_job(wrong)
