@@ -12,7 +12,7 @@ import memn2n_protocol
 from conftest import mirror_has
 from memn2n_data import (BABI_SHA256, FOLDER, NIL, TASKS, Question, Vocabulary, babi_file, encode, file_name,
                          parse_babi, read_task, training_split)
-from memn2n_model import MemN2N, position_encoding, random_time
+from memn2n_model import CODE_SCALE_OF_PE, MemN2N, position_encoding, random_time
 from memn2n_protocol import chosen, failed_tasks, hyperparameters, mean_error, train_run, trials
 from reprobook.chapters import get_chapter
 from reprobook.contract import contract_problems
@@ -69,22 +69,27 @@ def story_batch(seed=0, batch=5, memory_size=6, width=4, vocabulary=9):
 
 
 def by_the_paper(model, memory, query, linear):
-    """Eq. (1)-(3) and Section 4.1, one question at a time, written out plainly."""
+    """Eq. (1)-(3) and Section 4.1, one question at a time, written out plainly; the position encoding at the
+    authors' code's scale (twice the paper's l), and an empty slot a zero vector that the softmax still weighs,
+    as in the authors' code."""
     d = model.dim
 
     def sentence_vector(words, E):
         words = [w for w in words.tolist() if w != 0]
         J = len(words)
-        return sum(torch.tensor([(1 - j / J) - (k / d) * (1 - 2 * j / J) for k in range(1, d + 1)]) * E[w]
+        return sum(2 * torch.tensor([(1 - j / J) - (k / d) * (1 - 2 * j / J) for k in range(1, d + 1)]) * E[w]
                    for j, w in enumerate(words, start=1))
+
+    def slot_vector(words, E, T, i):
+        return sentence_vector(words, E) + T[i] if bool((words != 0).any()) else torch.zeros(d)
 
     out = []
     for b in range(memory.shape[0]):
-        slots = [i for i in range(memory.shape[1]) if bool((memory[b, i] != 0).any())]
+        slots = range(memory.shape[1])
         u = sentence_vector(query[b], model.B)
         for k in range(1, model.hops + 1):
-            m = torch.stack([sentence_vector(memory[b, i], model.A(k)) + model.T_A(k)[i] for i in slots])
-            c = torch.stack([sentence_vector(memory[b, i], model.C(k)) + model.T_C(k)[i] for i in slots])
+            m = torch.stack([slot_vector(memory[b, i], model.A(k), model.T_A(k), i) for i in slots])
+            c = torch.stack([slot_vector(memory[b, i], model.C(k), model.T_C(k), i) for i in slots])
             scores = m @ u
             p = scores if linear else torch.exp(scores) / torch.exp(scores).sum()    # eq. (1)
             u = u + p @ c                                                           # eq. (2), Section 2.2
@@ -100,17 +105,36 @@ def test_the_forward_pass_is_equations_1_to_3(linear):
         assert torch.allclose(model(memory, query, linear=linear), by_the_paper(model, memory, query, linear), atol=1e-5)
 
 
+def test_the_model_uses_the_position_encoding_at_the_authors_scale():
+    """The authors' code's weights 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ) are twice the paper's l_kj to terms of
+    order 1/J and 1/d: the model reads sentences with 2 l."""
+    assert CODE_SCALE_OF_PE == 2.0
+    d, J = 20, 12
+    j = torch.arange(1, J + 1, dtype=torch.float32).view(-1, 1)
+    k = torch.arange(1, d + 1, dtype=torch.float32).view(1, -1)
+    code = 1 + 4 * (k - (d + 1) / 2) * (j - (J + 1) / 2) / (d * J)
+    paper = position_encoding(torch.tensor(J), J, d)
+    assert float((code - CODE_SCALE_OF_PE * paper).abs().max()) <= 1 / J + 1 / d + 1 / (d * J) + 1e-6
+    model = small_model(dim=d, vocabulary=30)
+    words = torch.arange(1, J + 1).view(1, J)
+    assert torch.allclose(model.encoding(words)[0], CODE_SCALE_OF_PE * paper)
+
+
 def test_linear_start_removes_the_softmax_and_changes_nothing_else():
     """At the first hop both modes see the same scores u^T m_i: linear start reads them as they are (they need not
-    sum to one), the softmax normalises them over the story's sentences; empty slots get nothing in either."""
+    sum to one), the softmax normalises them over every slot; an empty slot is a zero vector, so its score is 0:
+    nothing under linear start, exp(0) before the softmax's normalisation."""
     model = small_model()
     memory, query = story_batch(seed=1)
     occupied = (memory != 0).any(-1)
+    assert not bool(occupied.all())
     with torch.no_grad():
         _, linear = model(memory, query, linear=True, return_attention=True)
         _, soft = model(memory, query, linear=False, return_attention=True)
-    assert torch.allclose(soft[0], torch.softmax(linear[0].masked_fill(~occupied, float("-inf")), -1), atol=1e-6)
-    assert bool((linear[0][~occupied] == 0).all()) and bool((soft[0][~occupied] == 0).all())
+    assert torch.allclose(soft[0], torch.softmax(linear[0], -1), atol=1e-6)
+    assert bool((linear[0][~occupied] == 0).all())
+    empty = soft[0][~occupied]
+    assert bool((empty > 0).all()) and torch.allclose(empty, (1 / torch.exp(linear[0]).sum(-1, keepdim=True)).expand_as(soft[0])[~occupied])
     assert torch.allclose(soft[0].sum(-1), torch.ones(len(memory)))
     assert not torch.allclose(linear[0].sum(-1), torch.ones(len(memory)))
 

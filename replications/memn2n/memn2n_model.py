@@ -11,8 +11,13 @@ Section 2.2, K hops: u^{k+1} = u^k + o^k, and eq. (3) reads o^K + u^K.
 
 Sentence representation (Section 4.1, position encoding, PE): m_i = Σ_j l_j ⊙ A x_ij with
 l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's number of words, d the embedding dimension; the question
-u = Σ_j l_j ⊙ B q_j likewise. Temporal encoding (Section 4.1): m_i = Σ_j l_j ⊙ A x_ij + T_A(i) and
+u = Σ_j l_j ⊙ B q_j likewise. The authors' code weights the words by 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ),
+which is 2 l_kj up to terms of order 1/J and 1/d: we keep the paper's formula at the code's scale, 2 l (at the
+paper's own scale, with the N(0, 0.1) initialisation, no restart of task 16 fits its training set). Temporal encoding (Section 4.1): m_i = Σ_j l_j ⊙ A x_ij + T_A(i) and
 c_i = Σ_j l_j ⊙ C x_ij + T_C(i), slot i counted from the most recent sentence.
+
+Empty memory slots (a story shorter than the memory) are zero vectors, as in the authors' code: no words and no
+temporal vector. The softmax of eq. (1) runs over every slot, so an empty one takes the weight of a score of 0.
 
 Adjacent weight tying (Section 2.2): A^{k+1} = C^k, W^T = C^K and B = A^1. The K hops therefore hold K + 1
 embedding matrices E_0 … E_K (A^k = E_{k−1}, C^k = E_k), and as many temporal matrices, tied the same way.
@@ -25,6 +30,8 @@ import math
 import torch
 
 PAD = 0          # the empty word; its embedding is never read (masked), so it never trains
+# The authors' code's position encoding is twice the paper's l_kj (to terms of order 1/J and 1/d); see above.
+CODE_SCALE_OF_PE = 2.0
 
 
 def position_encoding(lengths: torch.Tensor, max_words: int, dim: int) -> torch.Tensor:
@@ -77,8 +84,8 @@ class MemN2N(torch.nn.Module):
         return (l * matrix[words]).sum(-2)
 
     def encoding(self, words: torch.Tensor) -> torch.Tensor:
-        """The position encoding l of every sentence of ``words [..., L]`` (Section 4.1)."""
-        return position_encoding((words != PAD).sum(-1), words.shape[-1], self.dim)
+        """The position encoding of every sentence of ``words [..., L]``: Section 4.1's l at the code's scale."""
+        return CODE_SCALE_OF_PE * position_encoding((words != PAD).sum(-1), words.shape[-1], self.dim)
 
     def forward(self, memory: torch.Tensor, query: torch.Tensor, *, linear: bool = False, time=None,
                 return_attention: bool = False):
@@ -93,7 +100,7 @@ class MemN2N(torch.nn.Module):
             """Σ_j l_j ⊙ E x_ij + T(i) for every slot i; computed once per matrix (tied matrices share it)."""
             key = (id(E), id(T))
             if key not in read:
-                read[key] = self.embed(memory, E, l_memory) + T[time]
+                read[key] = self.embed(memory, E, l_memory) + T[time] * occupied.unsqueeze(-1)
             return read[key]
 
         u = self.embed(query, self.B, self.encoding(query))               # u = Σ_j l_j ⊙ B q_j
@@ -102,10 +109,7 @@ class MemN2N(torch.nn.Module):
             m = memory_vectors(self.A(k), self.T_A(k))                      # m_i = Σ_j l_j ⊙ A x_ij + T_A(i)
             c = memory_vectors(self.C(k), self.T_C(k))                      # c_i = Σ_j l_j ⊙ C x_ij + T_C(i)
             scores = torch.einsum("bd,bmd->bm", u, m)                       # u^T m_i
-            if linear:
-                p = scores * occupied                                       # linear start: p_i = u^T m_i
-            else:
-                p = torch.softmax(scores.masked_fill(~occupied, float("-inf")), dim=-1)   # eq. (1)
+            p = scores if linear else torch.softmax(scores, dim=-1)        # eq. (1); linear start: p_i = u^T m_i
             o = torch.einsum("bm,bmd->bd", p, c)                            # eq. (2): o = Σ_i p_i c_i
             u = u + o                                                       # Section 2.2: u^{k+1} = u^k + o^k
             attention.append(p)

@@ -69,17 +69,18 @@ class TaskData:
             val += held_out[:None if train_limit is None else max(1, round(train_limit * validation_share))]
             test += read_task(t, "test")[:test_limit]
         self.vocabulary = Vocabulary(train + val + test)
-        self.train, self.val, self.test = (encode(q, self.vocabulary, memory_size) for q in (train, val, test))
+        # The authors' memory: as many slots as the longest training story, at most memory_size, always all of them.
+        self.slots = min(memory_size, max(len(q.sentences) for q in train + val))
+        self.train, self.val, self.test = (encode(q, self.vocabulary, self.slots) for q in (train, val, test))
         self.config = {"tasks": self.tasks, "train_limit": train_limit, "test_limit": test_limit,
                        "data_sha256": data_sha256(self.tasks)}
 
 
 def trim(batch: Encoded) -> Encoded:
-    """The batch without the memory slots and word positions that are empty in all of its questions."""
-    occupied = batch.memory != 0
-    slots = int(occupied.any(-1).sum(-1).max().clamp(min=1))
-    length = int(occupied.sum(-1).max().clamp(min=1))
-    return Encoded(batch.memory[:, :slots, :length], batch.query, batch.answer, batch.task)
+    """The batch without the word positions that are empty in all of its sentences (every memory slot stays:
+    an empty slot takes part in the softmax of eq. 1)."""
+    length = int((batch.memory != 0).sum(-1).max().clamp(min=1))
+    return Encoded(batch.memory[:, :, :length], batch.query, batch.answer, batch.task)
 
 
 def evaluate(model: MemN2N, data: Encoded, linear: bool) -> tuple[float, dict]:
