@@ -29,7 +29,7 @@ import math
 
 import torch
 
-PAD = 0          # the empty word; its embedding is never read (masked), so it never trains
+PAD = 0          # the empty word; its position weight l is 0, so its embedding is never read and never trains
 # The authors' code's position encoding is twice the paper's l_kj (to terms of order 1/J and 1/d); see above.
 CODE_SCALE_OF_PE = 2.0
 
