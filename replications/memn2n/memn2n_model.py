@@ -12,8 +12,9 @@ Section 2.2, K hops: u^{k+1} = u^k + o^k, and eq. (3) reads o^K + u^K.
 Sentence representation (Section 4.1, position encoding, PE): m_i = Σ_j l_j ⊙ A x_ij with
 l_kj = (1 − j/J) − (k/d)(1 − 2j/J), J the sentence's number of words, d the embedding dimension; the question
 u = Σ_j l_j ⊙ B q_j likewise. The authors' code weights the words by 1 + 4(k − (d+1)/2)(j − (J+1)/2)/(dJ),
-which is 2 l_kj up to terms of order 1/J and 1/d: we keep the paper's formula at the code's scale, 2 l (at the
-paper's own scale, with the N(0, 0.1) initialisation, no restart of task 16 fits its training set). Temporal encoding (Section 4.1): m_i = Σ_j l_j ⊙ A x_ij + T_A(i) and
+which is 2 l_kj up to terms of order 1/J and 1/d: we keep the paper's formula at the code's scale, 2 l. (At the
+paper's own scale, with the N(0, 0.1) initialisation and empty slots masked, no restart of task 16 fit its
+training set.) Temporal encoding (Section 4.1): m_i = Σ_j l_j ⊙ A x_ij + T_A(i) and
 c_i = Σ_j l_j ⊙ C x_ij + T_C(i), slot i counted from the most recent sentence.
 
 Empty memory slots (a story shorter than the memory) are zero vectors, as in the authors' code: no words and no
