@@ -95,13 +95,16 @@ class MemN2N(torch.nn.Module):
         occupied = (memory != PAD).any(-1)                                  # [B, M]: slots that hold a sentence
         if time is None:
             time = torch.arange(memory.shape[1], device=memory.device).expand(memory.shape[0], -1)
-        l_memory, read = self.encoding(memory), {}
+        # Only the occupied slots are embedded (most slots of a batch are empty); the rest stay zero vectors.
+        sentences, sentence_time = memory[occupied], time[occupied]
+        l_sentences, read = self.encoding(sentences), {}
 
         def memory_vectors(E: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
             """Σ_j l_j ⊙ E x_ij + T(i) for every slot i; computed once per matrix (tied matrices share it)."""
             key = (id(E), id(T))
             if key not in read:
-                read[key] = self.embed(memory, E, l_memory) + T[time] * occupied.unsqueeze(-1)
+                vectors = torch.zeros(*occupied.shape, self.dim, dtype=E.dtype, device=E.device)
+                read[key] = vectors.index_put((occupied,), self.embed(sentences, E, l_sentences) + T[sentence_time])
             return read[key]
 
         u = self.embed(query, self.B, self.encoding(query))               # u = Σ_j l_j ⊙ B q_j
