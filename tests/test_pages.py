@@ -29,6 +29,22 @@ def test_the_dashboard_has_a_row_per_chapter_and_the_claims_table_a_row_per_clai
         assert pages.chapter_badge(chapter.id)[0].startswith("{bdg-")
 
 
+def test_the_claims_table_tells_apart_every_claim_that_differs_in_model_data_set_or_metric():
+    """Heterophily's claims have two metrics and five graphs: its GCN rows must still say which graph."""
+    for chapter in all_chapters().values():
+        table = pages.claims_table(chapter.id)
+        rows, start = [], table.index(next(line for line in table if line.startswith("* - ")))
+        for line in table[start:]:
+            if line.startswith("* - "):
+                rows.append([line[4:]])
+            elif line.startswith("  - "):
+                rows[-1].append(line[4:])
+        paper_column = rows[0].index("Paper")
+        labels = [tuple(row[:paper_column]) for row in rows[1:]]
+        distinct = {(c.model, c.dataset, c.metric) for c in chapter.claims}
+        assert len(set(labels)) == len(distinct), chapter.id
+
+
 def test_a_benchmark_table_is_the_one_its_script_described(tmp_path, monkeypatch):
     result = {"table": {"header": ["Loop", "ms"], "rows": [["plain", "2.0"], ["ours", "1.0"]], "caption": "Measured here."}}
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)

@@ -103,7 +103,9 @@ def claims_table(chapter_id: str) -> list[str]:
         return [f"*No claims yet: `replications/{chapter.id}/claims.yaml` lists none.*"]
     results = claim_results(chapter)
     rows, notes = [], []
-    single_metric = len({c.metric for c in chapter.claims}) == 1
+    # Data set and metric each get a column where they vary (the data set also where nothing else does).
+    show_metric = len({c.metric for c in chapter.claims}) > 1
+    show_dataset = len({c.dataset for c in chapter.claims}) > 1 or not show_metric
     for r in results:
         c = r.claim
         paper = format_value(c.paper_value, c.paper_std, decimals=c.decimals) + ("" if c.confirmed else "*")
@@ -115,13 +117,14 @@ def claims_table(chapter_id: str) -> list[str]:
             interval = format_interval(r) if r.mean is not None else "—"
             margin = f"±{c.margin:g}"
         verdict = _verdict(r) + (f" ({r.explanation})" if r.explanation and r.interval is not None else "")
-        rows.append([c.model, c.dataset if single_metric else c.metric, paper, ours, interval, margin, verdict])
+        rows.append([c.model, *([c.dataset] if show_dataset else []), *([c.metric] if show_metric else []),
+                     paper, ours, interval, margin, verdict])
         if r.verdict == "not run here":
-            notes.append((r.reason.splitlines()[0], f"{c.model} on {c.dataset}" if single_metric else c.model))
-    header = ["Model", "Data set" if single_metric else "Metric", "Paper", "Ours: mean ± std (runs)",
-              "Ours − paper: 95 % interval", "Margin", "Verdict"]
+            notes.append((r.reason.splitlines()[0], f"{c.model} on {c.dataset}" if show_dataset else c.model))
+    header = ["Model", *(["Data set"] if show_dataset else []), *(["Metric"] if show_metric else []), "Paper",
+              "Ours: mean ± std (runs)", "Ours − paper: 95 % interval", "Margin", "Verdict"]
     sources = sorted({c.source for c in chapter.claims})
-    lines = list_table(header, rows, widths="12 13 12 17 22 8 16")
+    lines = list_table(header, rows, widths="10 11 9 11 15 19 8 17" if show_dataset and show_metric else "12 13 12 17 22 8 16")
     by_rank = [c for c in chapter.claims if c.compare == "rank"]
     metrics = "; ".join(m[0].upper() + m[1:] for m in dict.fromkeys(c.metric for c in chapter.claims))
     lines += ["", f"*{metrics}. Paper values from {'; '.join(sources)}. "
