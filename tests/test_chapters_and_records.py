@@ -347,7 +347,8 @@ def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
 
     chapter = fake_record(book, {"gat-cora": [82.94, 83.36]}, not_run=["gat-pubmed"])
     record = json.loads(chapter.record_path("gat", "full").read_text())
-    record["details"] = {"gat-cora/epochs": [210, 190], "curve": {"8": [99.51]}}
+    record["details"] = {"gat-cora/epochs": [210, 190], "curve": {"8": [99.51]},
+                         "kept": {"gat": [{"3": 12.04, "5": 1.0}, {"3": 14.0, "5": 2.0}]}}
     atomic_write_json(chapter.record_path("gat", "full"), record)
     monkeypatch.chdir(book)
     assert measured_value("gat:gat-cora") == "83.2 ± 0.3"
@@ -355,6 +356,7 @@ def test_numbers_in_prose_come_from_the_records(book, monkeypatch):
     assert measured_value("gat:gat-cora:n") == "2"
     assert measured_value("gat:gat-cora/epochs:runs") == "210 and 190"
     assert measured_value("gat:curve/8") == "99.5"
+    assert measured_value("gat:kept/gat/3:runs") == "12.0 and 14.0"        # an entry of each run's mapping
     for spec, message in [("gat:gat-pubmed", "has not run"), ("gat:gcn-cora", "no full-tier record"),
                           ("gat:gat-cora:median", "expected CHAPTER:CLAIM"), ("nope:x", "unknown chapter")]:
         with pytest.raises(ReprobookError, match=message):

@@ -259,13 +259,17 @@ def measured_value(spec: str) -> str:
 
 
 def _detail(details: dict, key: str):
-    """``details[key]``, where KEY may go on into a mapping: ``size_curve/8`` is ``details["size_curve"]["8"]``."""
+    """``details[key]``, where KEY may go on into a mapping: ``size_curve/8`` is ``details["size_curve"]["8"]``;
+    into a list of mappings (one per run), it takes the entry of each: ``kept_error/3`` is
+    ``[run["3"] for run in details["kept_error"]]``."""
     if key in details:
         return details[key]
     head, _, tail = key.rpartition("/")
     if not head:
         return None
     parent = _detail(details, head)
+    if isinstance(parent, list) and parent and all(isinstance(run, dict) and tail in run for run in parent):
+        return [run[tail] for run in parent]
     return parent.get(tail) if isinstance(parent, dict) else None
 
 
