@@ -3,8 +3,9 @@ for the notebook to read back.
 
 A job is ``per-task:TASKS:SEEDS`` (PE LS RN, 3 hops, trained on each task alone: one job per task) or
 ``joint:MODEL:SEEDS`` with MODEL one of joint-1-hop, joint-2-hops, joint-3-hops, joint-pe-ls-rn (one job per
-restart). On one CPU core a per-task restart takes 5 to 60 seconds, a joint one 3 to 7 minutes. Stopped, a job
-continues at its first restart not stored when the script or the notebook runs again. The full tier:
+restart). On one CPU core a per-task restart takes 8 to 21 seconds, a joint one 3 (one hop) to 6 minutes (three
+hops). Stopped, a job continues at its first restart not stored when the script or the notebook runs again. The
+full tier:
 
     REPROBOOK_RUNS=replications/memn2n/runs python replications/memn2n/memn2n_train_runs.py per-task:1-20:0-29 joint:joint-1-hop:0-29 joint:joint-2-hops:0-29 joint:joint-3-hops:0-29 joint:joint-pe-ls-rn:0-29
 """
