@@ -16,7 +16,9 @@ The module decides how a node hears its neighbours:
 """
 import torch
 from torch import nn
-from torch_geometric.utils import add_self_loops, degree, scatter, softmax
+from torch_geometric.utils import add_self_loops
+
+from heterophily_neighbourhood import Neighbourhood
 
 
 class FeedForward(nn.Module):
@@ -24,13 +26,8 @@ class FeedForward(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(in_dim, dim), nn.Dropout(dropout), nn.GELU(), nn.Linear(dim, dim), nn.Dropout(dropout))
 
-    def forward(self, x, edges):
+    def forward(self, x, neighbourhood):
         return self.net(x)
-
-
-def mean_of_neighbours(x, edges):
-    source, target = edges
-    return scatter(x[source], target, dim=0, dim_size=x.size(0), reduce="mean")
 
 
 class GCNModule(nn.Module):
@@ -38,11 +35,10 @@ class GCNModule(nn.Module):
         super().__init__()
         self.ffn = FeedForward(dim, dim, dropout)
 
-    def forward(self, x, edges):
-        source, target = edges
-        d = degree(target, x.size(0), dtype=x.dtype)
-        weight = (d[source] * d[target]).rsqrt()
-        return self.ffn(scatter(x[source] * weight[:, None], target, dim=0, dim_size=x.size(0), reduce="sum"), edges)
+    def forward(self, x, neighbourhood):
+        d = neighbourhood.degree(x.dtype)
+        weight = (d[neighbourhood.source] * d[neighbourhood.target]).rsqrt()
+        return self.ffn(neighbourhood.weighted_sum(weight[:, None], x[:, None])[:, 0], neighbourhood)
 
 
 class SAGEModule(nn.Module):
@@ -50,8 +46,10 @@ class SAGEModule(nn.Module):
         super().__init__()
         self.ffn = FeedForward(2 * dim, dim, dropout)
 
-    def forward(self, x, edges):
-        return self.ffn(torch.cat([x, mean_of_neighbours(x, edges)], dim=1), edges)
+    def forward(self, x, neighbourhood):
+        d = neighbourhood.degree(x.dtype)
+        mean = neighbourhood.weighted_sum(d[neighbourhood.target, None].reciprocal(), x[:, None])[:, 0]
+        return self.ffn(torch.cat([x, mean], dim=1), neighbourhood)
 
 
 class GATModule(nn.Module):
@@ -63,14 +61,13 @@ class GATModule(nn.Module):
         self.score_target, self.score_source = nn.Linear(dim, heads, bias=False), nn.Linear(dim, heads)
         self.ffn = FeedForward(2 * dim if separate else dim, dim, dropout)
 
-    def forward(self, x, edges):
-        source, target = edges
+    def forward(self, x, neighbourhood):
+        source, target = neighbourhood.source, neighbourhood.target
         h = self.linear(x)
         scores = nn.functional.leaky_relu(self.score_target(h)[target] + self.score_source(h)[source], 0.2)
-        attention = softmax(scores, target, num_nodes=x.size(0))                       # [edges, heads]
-        values = h.view(x.size(0), self.heads, -1)[source] * attention[..., None]
-        message = scatter(values, target, dim=0, dim_size=x.size(0), reduce="sum").flatten(1)
-        return self.ffn(torch.cat([h, message], dim=1) if self.separate else message, edges)
+        attention = neighbourhood.softmax(scores)                                        # [edges, heads]
+        message = neighbourhood.weighted_sum(attention, h.view(x.size(0), self.heads, -1)).flatten(1)
+        return self.ffn(torch.cat([h, message], dim=1) if self.separate else message, neighbourhood)
 
 
 class TransformerAttentionModule(nn.Module):
@@ -80,12 +77,11 @@ class TransformerAttentionModule(nn.Module):
         self.query, self.key, self.value = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.output = nn.Sequential(nn.Linear(2 * dim if separate else dim, dim), nn.Dropout(dropout))
 
-    def forward(self, x, edges):
-        source, target = edges
+    def forward(self, x, neighbourhood):
         n, head_dim = x.size(0), x.size(1) // self.heads
         q, k, v = (f(x).view(n, self.heads, head_dim) for f in (self.query, self.key, self.value))
-        attention = softmax((q[target] * k[source]).sum(-1) / head_dim ** 0.5, target, num_nodes=n)
-        message = scatter(v[source] * attention[..., None], target, dim=0, dim_size=n, reduce="sum").flatten(1)
+        attention = neighbourhood.softmax(neighbourhood.dot(q, k) / head_dim ** 0.5)
+        message = neighbourhood.weighted_sum(attention, v).flatten(1)
         return self.output(torch.cat([x, message], dim=1) if self.separate else message)
 
 
@@ -108,8 +104,8 @@ class Residual(nn.Module):
         super().__init__()
         self.norm, self.module = nn.LayerNorm(dim), module
 
-    def forward(self, x, edges):
-        return x + self.module(self.norm(x), edges)
+    def forward(self, x, neighbourhood):
+        return x + self.module(self.norm(x), neighbourhood)
 
 
 class Backbone(nn.Module):
@@ -120,9 +116,12 @@ class Backbone(nn.Module):
         self.blocks = nn.ModuleList(Residual(make(dim, heads, dropout), dim) for _ in range(layers) for make in modules)
         self.output = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 1))
 
-    def forward(self, x, edge_index):
-        edges = add_self_loops(edge_index, num_nodes=x.size(0))[0] if self.self_loops else edge_index
+    def neighbourhood(self, edge_index, num_nodes: int) -> Neighbourhood:
+        """The neighbourhoods this model sums over: the graph's edges, with each node's own where the model wants it."""
+        return Neighbourhood(add_self_loops(edge_index, num_nodes=num_nodes)[0] if self.self_loops else edge_index, num_nodes)
+
+    def forward(self, x, neighbourhood: Neighbourhood):
         x = self.input(x)
         for block in self.blocks:
-            x = block(x, edges)
+            x = block(x, neighbourhood)
         return self.output(x).squeeze(-1)

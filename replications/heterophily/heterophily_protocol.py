@@ -30,9 +30,10 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def train_run(model: str, graph, split: int, depth: int, h: dict, device) -> dict:
     seed_everything(split)  # the initialisation and every dropout mask come from torch's default stream
-    x, y, edges = graph.x.to(device), graph.y.float().to(device), graph.edge_index.to(device)
+    x, y = graph.x.to(device), graph.y.float().to(device)
     masks = {part: getattr(graph, f"{part}_mask")[:, split].to(device) for part in ("train", "val", "test")}
     net = Backbone(model, x.size(1), h["hidden_dim"], depth, h["heads"], h["dropout"]).to(device)
+    neighbourhood = net.neighbourhood(graph.edge_index.to(device), graph.num_nodes)
     optimizer = torch.optim.AdamW(net.parameters(), lr=h["lr"], weight_decay=h["weight_decay"])
     labels = {part: y[mask].cpu().numpy() for part, mask in masks.items() if part != "train"}
     best = {"val_roc_auc": -1.0}
@@ -40,12 +41,12 @@ def train_run(model: str, graph, split: int, depth: int, h: dict, device) -> dic
     for step in range(1, h["steps"] + 1):
         net.train()
         optimizer.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, edges)[masks["train"]], y[masks["train"]])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, neighbourhood)[masks["train"]], y[masks["train"]])
         loss.backward()
         optimizer.step()
         net.eval()
         with torch.no_grad():
-            logits = net(x, edges)
+            logits = net(x, neighbourhood)
         scores = {part: roc_auc(labels[part], logits[masks[part]].cpu().numpy()) for part in labels}
         curve["val_roc_auc"].append(scores["val"])
         curve["test_roc_auc"].append(scores["test"])
