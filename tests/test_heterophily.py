@@ -12,6 +12,7 @@ from reprobook.contract import contract_problems
 from reprobook.errors import ReprobookError
 from heterophily_data import DATASETS, heterophilous_graph
 from heterophily_model import MODULES, Backbone, GATModule, GCNModule, TransformerAttentionModule
+from heterophily_neighbourhood import Neighbourhood
 from heterophily_protocol import roc_auc
 
 
@@ -35,7 +36,7 @@ def test_roc_auc_equals_scikit_learns_on_a_models_scores():
     graph = heterophilous_graph("minesweeper")
     net = Backbone("GCN", graph.x.size(1), 8, 1, 1, 0.0).eval()
     with torch.no_grad():
-        scores = net(graph.x, graph.edge_index).numpy()
+        scores = net(graph.x, net.neighbourhood(graph.edge_index, graph.num_nodes)).numpy()
     labels = graph.y.numpy()
     assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
 
@@ -88,7 +89,7 @@ def test_gcn_aggregates_with_the_symmetric_normalisation_of_a_plus_i():
     x = torch.randn(7, 4, dtype=torch.float64)
     a = adjacency + torch.eye(7, dtype=torch.float64)
     d = a.sum(1).rsqrt()
-    assert torch.allclose(module(x, with_loops), d[:, None] * a * d[None, :] @ x)
+    assert torch.allclose(module(x, Neighbourhood(with_loops, 7)), d[:, None] * a * d[None, :] @ x)
 
 
 @pytest.mark.parametrize("separate", [False, True])
@@ -103,7 +104,7 @@ def test_graph_transformer_attention_is_scaled_dot_product_attention_over_the_ne
     attention = torch.nan_to_num(torch.softmax(scores, dim=-1))         # an isolated node hears nothing
     message = (attention @ v).transpose(0, 1).reshape(7, dim)
     expected = module.output(torch.cat([x, message], 1) if separate else message)
-    assert torch.allclose(module(x, edges), expected)
+    assert torch.allclose(module(x, Neighbourhood(edges, 7)), expected)
 
 
 @pytest.mark.parametrize("model", MODULES)
@@ -113,18 +114,19 @@ def test_every_model_is_equivariant_to_relabelling_the_nodes(model):
     x = torch.randn(7, 3, dtype=torch.float64)
     permutation = torch.randperm(7, generator=torch.Generator().manual_seed(3))
     inverse = torch.argsort(permutation)
-    assert torch.allclose(net(x[permutation], inverse[edges]), net(x, edges)[permutation])
+    assert torch.allclose(net(x[permutation], net.neighbourhood(inverse[edges], 7)),
+                          net(x, net.neighbourhood(edges, 7))[permutation])
 
 
 def test_resnet_ignores_the_graph_and_the_sep_models_keep_the_node_apart_from_its_neighbours():
     edges, _ = small_graph(seed=4)
     x = torch.randn(7, 3, dtype=torch.float64)
     resnet = Backbone("ResNet", 3, 16, 2, 4, 0.0).double().eval()
-    assert torch.equal(resnet(x, edges), resnet(x, edges[:, :0]))
+    assert torch.equal(resnet(x, resnet.neighbourhood(edges, 7)), resnet(x, resnet.neighbourhood(edges[:, :0], 7)))
     for model in ("SAGE", "GAT-sep", "GT-sep"):
         net = Backbone(model, 3, 16, 1, 4, 0.0).double().eval()
-        isolated = net(x, edges[:, :0])             # no neighbours: the node's own embedding alone
-        assert torch.isfinite(isolated).all() and not torch.allclose(isolated, net(x, edges))
+        isolated = net(x, net.neighbourhood(edges[:, :0], 7))      # no neighbours: the node's own embedding alone
+        assert torch.isfinite(isolated).all() and not torch.allclose(isolated, net(x, net.neighbourhood(edges, 7)))
 
 
 @pytest.mark.parametrize("separate", [False, True])
@@ -140,7 +142,21 @@ def test_gat_attends_over_the_neighbourhood_and_gat_sep_sets_w_x_beside_the_mess
     attention = torch.nan_to_num(torch.softmax(scores, dim=1))
     message = torch.einsum("tsk,skd->tkd", attention, h.view(7, heads, dim // heads)).reshape(7, dim)
     expected = torch.cat([h, message], 1) if separate else message
-    assert torch.allclose(module(x, edges), expected)
+    assert torch.allclose(module(x, Neighbourhood(edges, 7)), expected)
+
+
+def test_neighbour_sums_and_edge_dots_and_their_gradients_are_the_edge_by_edge_definitions():
+    generator = torch.Generator().manual_seed(6)
+    edges = torch.randint(0, 9, (2, 30), generator=generator)
+    neighbourhood = Neighbourhood(edges[:, edges[0] != edges[1]], 9)
+    source, target = neighbourhood.source, neighbourhood.target
+    weights = torch.randn(source.numel(), 3, dtype=torch.float64, generator=generator, requires_grad=True)
+    x, q = (torch.randn(9, 3, 4, dtype=torch.float64, generator=generator, requires_grad=True) for _ in range(2))
+    by_edge = torch.zeros(9, 3, 4, dtype=torch.float64).index_add(0, target, weights[..., None] * x[source])
+    assert torch.allclose(neighbourhood.weighted_sum(weights, x), by_edge)
+    assert torch.allclose(neighbourhood.dot(q, x), (q[target] * x[source]).sum(-1))
+    assert torch.autograd.gradcheck(neighbourhood.weighted_sum, (weights, x))
+    assert torch.autograd.gradcheck(neighbourhood.dot, (q, x))
 
 
 def test_background_training_jobs_name_a_graph_a_model_and_splits():

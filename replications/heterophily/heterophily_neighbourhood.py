@@ -17,7 +17,8 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch_geometric.utils import softmax
 
-# torch flags every compressed-row tensor as beta; the two products used here are long-standing ones
+# torch flags every compressed-row tensor as beta; the two products used here are long-standing ones.
+# The layouts are built sorted by construction, so torch's per-tensor checks (check_invariants) are off.
 warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
 
 
@@ -45,11 +46,11 @@ class Neighbourhood:
 
     def matrix(self, weights: torch.Tensor) -> torch.Tensor:
         """The adjacency with one weight per edge (in this neighbourhood's order): row i sums over i's neighbours."""
-        return torch.sparse_csr_tensor(self.rows, self.source, weights, (self.num_nodes,) * 2)
+        return torch.sparse_csr_tensor(self.rows, self.source, weights, (self.num_nodes,) * 2, check_invariants=False)
 
     def transposed(self, weights: torch.Tensor) -> torch.Tensor:
         return torch.sparse_csr_tensor(self.transposed_rows, self.transposed_columns, weights[self.by_source],
-                                       (self.num_nodes,) * 2)
+                                       (self.num_nodes,) * 2, check_invariants=False)
 
     def edge_dots(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """queries_target · keys_source for every edge, for one head ([nodes, dim] each)."""
