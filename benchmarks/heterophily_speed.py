@@ -106,7 +106,8 @@ def main():
     result = {"benchmark": "heterophily neighbour sums", "graph": args.graph, "hidden_dim": args.hidden_dim,
               "depth": args.depth, "steps": args.steps, **machine(device), "threads": torch.get_num_threads(),
               "date": time.strftime("%Y-%m-%d"), "models": rows, "largest_logit_difference": largest}
-    write_result(result, table, Path(args.output) / f"heterophily_{args.graph}_{device.type}.json")
+    name = f"heterophily_{args.graph}_width{args.hidden_dim}_depth{args.depth}_{device.type}.json"
+    write_result(result, table, Path(args.output) / name)
 
 
 if __name__ == "__main__":
