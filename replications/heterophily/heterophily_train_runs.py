@@ -11,7 +11,7 @@ depths. The CPU record of this chapter (width 64, depth 2):
 """
 import torch
 
-from heterophily_data import DATASETS
+from heterophily_data import DATASETS, heterophilous_graph
 from heterophily_model import MODULES
 from heterophily_protocol import PAPER_HYPERPARAMETERS, run_model
 from reprobook.cli import parse_seeds
@@ -44,6 +44,10 @@ def train(job: tuple[str, str, int, int, int]) -> str:
 
 def main() -> None:
     args = command_line(__doc__.splitlines()[0], "GRAPH:MODEL:SPLITS", parse_job, add_options)
+    # PyG writes a graph's processed file into the cache on its first load: load each graph here, once,
+    # so that two workers never write and read that file at the same time.
+    for graph in sorted({graph for graph, _, _ in args.jobs}):
+        heterophilous_graph(graph)
     run_in_processes(train, [job + (args.depth, args.hidden_dim) for job in args.jobs], args.workers)
 
 
